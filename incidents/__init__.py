@@ -1,0 +1,1 @@
+"""Incidents, their updates and postmortems, scheduled maintenance and incident templates."""

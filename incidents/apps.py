@@ -1,0 +1,8 @@
+"""App config for incidents and maintenance."""
+
+from django.apps import AppConfig
+
+
+class IncidentsConfig(AppConfig):
+    name = "incidents"
+    verbose_name = "Incidents and maintenance"

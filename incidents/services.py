@@ -1,0 +1,512 @@
+"""Every write to incidents and maintenances: one function each, one transaction each.
+
+The admin, the checker and any later API call these and nothing else, so the rules (which
+statuses follow which, what a resolution does to components) live here once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    CLOSED_STATUSES,
+    INCIDENT_STATUSES,
+    MAINTENANCE_STATUSES,
+    Impact,
+    Incident,
+    IncidentComponent,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    Kind,
+    MaintenanceStatus,
+    UpdateComponentChange,
+)
+from statuspage.models import ChangeReason, Component, ComponentStatus
+from statuspage.rollup import worst_component_status
+from statuspage.services import component_record_past_status, component_set_status
+
+ComponentStatuses = Mapping[Component, str]
+
+
+def _reason(incident: Incident) -> str:
+    return ChangeReason.MAINTENANCE if incident.is_maintenance else ChangeReason.INCIDENT
+
+
+def _check_component_statuses(component_statuses: ComponentStatuses) -> None:
+    valid = {value for value, _ in ComponentStatus.choices}
+    for component, status in component_statuses.items():
+        if status not in valid:
+            raise ValidationError(f"{status!r} is not a component status (for {component}).")
+
+
+def _apply_component_statuses(
+    *,
+    incident: Incident,
+    update: IncidentUpdate,
+    component_statuses: ComponentStatuses,
+    at: dt.datetime,
+    change_reason: str | None = None,
+) -> None:
+    """Give each component its new status, and record old and new on the update."""
+    reason = change_reason or _reason(incident)
+    held = {ic.component_id: ic for ic in incident.affected.select_for_update()}
+    changes = []
+    for component, new_status in component_statuses.items():
+        link = held.get(component.pk)
+        if link is None:
+            IncidentComponent.objects.create(incident=incident, component=component, status=new_status)
+        elif link.status != new_status:
+            link.status = new_status
+            link.save(update_fields=["status"])
+        old_status = Component.objects.values_list("status", flat=True).get(pk=component.pk)
+        changes.append(
+            UpdateComponentChange(
+                update=update, component=component, old_status=old_status, new_status=new_status
+            )
+        )
+        component_set_status(
+            component=component,
+            status=new_status,
+            reason=reason,
+            at=at,
+            incident_public_id=incident.public_id,
+        )
+    UpdateComponentChange.objects.bulk_create(changes)
+
+
+def _released_statuses(incident: Incident) -> dict[Component, str]:
+    """The status each affected component falls back to when `incident` closes: operational,
+    unless another open incident or maintenance still holds it."""
+    links = list(incident.affected.select_related("component"))
+    others = (
+        IncidentComponent.objects.filter(
+            component__in=[link.component_id for link in links],
+            incident__in=Incident.objects.open().exclude(pk=incident.pk),
+        )
+        .values_list("component_id", "status")
+    )
+    held: dict[int, list[str]] = {}
+    for component_id, status in others:
+        held.setdefault(component_id, []).append(status)
+    return {
+        link.component: worst_component_status(held.get(link.component_id, []))
+        for link in links
+    }
+
+
+def _new_update(
+    *,
+    incident: Incident,
+    status: str,
+    body: str,
+    deliver_notifications: bool,
+    display_at: dt.datetime,
+) -> IncidentUpdate:
+    if not body.strip():
+        raise ValidationError("An update needs a message.")
+    now = timezone.now()
+    return IncidentUpdate.objects.create(
+        incident=incident,
+        status=status,
+        body=body,
+        display_at=display_at,
+        deliver_notifications=deliver_notifications,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@transaction.atomic
+def incident_open(
+    *,
+    name: str,
+    impact: str,
+    body: str,
+    status: str = IncidentStatus.INVESTIGATING,
+    component_statuses: ComponentStatuses | None = None,
+    deliver_notifications: bool = True,
+    started_at: dt.datetime | None = None,
+    is_draft: bool = False,
+    change_reason: str | None = None,
+) -> Incident:
+    """Open an incident with its first update; affected components take their new status."""
+    component_statuses = component_statuses or {}
+    if status not in ("investigating", "identified", "monitoring"):
+        raise ValidationError("A new incident must be investigating, identified or monitoring.")
+    if impact not in ("none", "minor", "major", "critical"):
+        raise ValidationError(f"{impact!r} is not an incident impact.")
+    if not name.strip():
+        raise ValidationError("An incident needs a name.")
+    _check_component_statuses(component_statuses)
+    now = timezone.now()
+    started_at = started_at or now
+    incident = Incident.objects.create(
+        kind=Kind.INCIDENT,
+        name=name.strip(),
+        status=status,
+        impact=impact,
+        is_draft=is_draft,
+        started_at=started_at,
+        monitoring_at=now if status == IncidentStatus.MONITORING else None,
+        created_at=now,
+        updated_at=now,
+    )
+    update = _new_update(
+        incident=incident,
+        status=status,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        display_at=started_at,
+    )
+    _apply_component_statuses(
+        incident=incident,
+        update=update,
+        component_statuses=component_statuses,
+        at=started_at,
+        change_reason=change_reason,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_open_from_template(
+    *,
+    template: IncidentTemplate,
+    component_status: str = ComponentStatus.PARTIAL_OUTAGE,
+    deliver_notifications: bool = True,
+) -> Incident:
+    """Open an incident with a template's name, status, impact, message and components."""
+    return incident_open(
+        name=template.incident_name,
+        impact=template.impact,
+        status=template.status,
+        body=template.body,
+        component_statuses={c: component_status for c in template.components.all()},
+        deliver_notifications=deliver_notifications,
+    )
+
+
+@transaction.atomic
+def incident_post_update(
+    *,
+    incident: Incident,
+    status: str,
+    body: str,
+    component_statuses: ComponentStatuses | None = None,
+    deliver_notifications: bool = True,
+    display_at: dt.datetime | None = None,
+    impact: str | None = None,
+    change_reason: str | None = None,
+) -> IncidentUpdate:
+    """Post an update to an incident or maintenance.
+
+    Affected components take the statuses given. Moving to a closed status (resolved,
+    completed) releases every affected component: back to operational unless another open
+    incident or maintenance still holds it; statuses given for components are then ignored.
+    """
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    component_statuses = dict(component_statuses or {})
+    allowed = MAINTENANCE_STATUSES if incident.is_maintenance else INCIDENT_STATUSES
+    if status not in allowed or status == IncidentStatus.POSTMORTEM:
+        raise ValidationError(f"{status!r} is not a status an update of this {incident.kind} can set.")
+    if impact is not None and impact not in [v for v, _ in Impact.choices]:
+        raise ValidationError(f"{impact!r} is not an impact.")
+    _check_component_statuses(component_statuses)
+    now = timezone.now()
+    display_at = display_at or now
+    was_closed = incident.status in CLOSED_STATUSES
+    closing = status in CLOSED_STATUSES and not was_closed
+
+    update = _new_update(
+        incident=incident,
+        status=status,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        display_at=display_at,
+    )
+    fields = ["status", "updated_at"]
+    if not (was_closed and status in CLOSED_STATUSES):
+        incident.status = status
+    elif incident.status == IncidentStatus.POSTMORTEM:
+        update.status = incident.status = IncidentStatus.POSTMORTEM
+        update.save(update_fields=["status"])
+    incident.updated_at = now
+    if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
+        incident.monitoring_at = display_at
+        fields.append("monitoring_at")
+    if status == MaintenanceStatus.IN_PROGRESS and not was_closed:
+        incident.started_at = min(display_at, now)
+        fields.append("started_at")
+    if impact is not None:
+        incident.impact = impact
+        fields.append("impact")
+
+    if closing:
+        if incident.started_at > display_at:
+            # A maintenance closed before its window opened.
+            incident.started_at = display_at
+            fields.append("started_at")
+        incident.resolved_at = display_at
+        fields.append("resolved_at")
+        incident.save(update_fields=fields)
+        _apply_component_statuses(
+            incident=incident,
+            update=update,
+            component_statuses=_released_statuses(incident),
+            at=incident.resolved_at,
+            change_reason=change_reason,
+        )
+    elif was_closed and status not in CLOSED_STATUSES:
+        # Reopening: the incident takes the components again.
+        incident.resolved_at = None
+        fields.append("resolved_at")
+        incident.save(update_fields=fields)
+        _apply_component_statuses(
+            incident=incident,
+            update=update,
+            component_statuses=component_statuses,
+            at=display_at,
+            change_reason=change_reason,
+        )
+    else:
+        incident.save(update_fields=fields)
+        if not was_closed:
+            _apply_component_statuses(
+                incident=incident,
+                update=update,
+                component_statuses=component_statuses,
+                at=display_at,
+                change_reason=change_reason,
+            )
+    return update
+
+
+def incident_resolve(
+    *,
+    incident: Incident,
+    body: str,
+    deliver_notifications: bool = True,
+    resolved_at: dt.datetime | None = None,
+    change_reason: str | None = None,
+) -> IncidentUpdate:
+    """Resolve an incident: components go back to operational unless something else holds them."""
+    if incident.is_maintenance:
+        raise ValidationError("Complete a maintenance with maintenance_complete.")
+    return incident_post_update(
+        incident=incident,
+        status=IncidentStatus.RESOLVED,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        display_at=resolved_at,
+        change_reason=change_reason,
+    )
+
+
+@transaction.atomic
+def incident_publish(*, incident: Incident) -> Incident:
+    """Make a draft incident public."""
+    Incident.objects.filter(pk=incident.pk).update(is_draft=False, updated_at=timezone.now())
+    incident.refresh_from_db()
+    return incident
+
+
+@transaction.atomic
+def incident_save_postmortem(*, incident: Incident, body: str) -> Incident:
+    """Save the postmortem's text without publishing it (or edit a published one)."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.postmortem_published_at and not body.strip():
+        raise ValidationError("A published postmortem cannot be emptied.")
+    incident.postmortem_body = body
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=["postmortem_body", "updated_at"])
+    return incident
+
+
+@transaction.atomic
+def incident_publish_postmortem(
+    *, incident: Incident, body: str | None = None, deliver_notifications: bool = True
+) -> Incident:
+    """Publish the postmortem of a resolved incident; the incident's status becomes postmortem."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.is_maintenance:
+        raise ValidationError("Maintenances have no postmortem.")
+    if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM):
+        raise ValidationError("Resolve the incident before publishing its postmortem.")
+    if body is not None:
+        incident.postmortem_body = body
+    if not incident.postmortem_body.strip():
+        raise ValidationError("The postmortem is empty.")
+    now = timezone.now()
+    incident.status = IncidentStatus.POSTMORTEM
+    incident.postmortem_published_at = incident.postmortem_published_at or now
+    incident.updated_at = now
+    incident.save(
+        update_fields=["postmortem_body", "status", "postmortem_published_at", "updated_at"]
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_backfill(
+    *,
+    name: str,
+    impact: str,
+    body: str,
+    started_at: dt.datetime,
+    resolved_at: dt.datetime,
+    component_statuses: ComponentStatuses | None = None,
+) -> Incident:
+    """Enter an incident after the fact: resolved, marked backfilled, with no notifications.
+
+    Affected components get the stretch in their history (and uptime) but keep today's status.
+    """
+    component_statuses = component_statuses or {}
+    if resolved_at <= started_at:
+        raise ValidationError("A backfilled incident must end after it starts.")
+    if resolved_at > timezone.now():
+        raise ValidationError("A backfilled incident must be over.")
+    _check_component_statuses(component_statuses)
+    incident = Incident.objects.create(
+        kind=Kind.INCIDENT,
+        name=name,
+        impact=impact,
+        status=IncidentStatus.RESOLVED,
+        backfilled=True,
+        started_at=started_at,
+        resolved_at=resolved_at,
+    )
+    update = _new_update(
+        incident=incident,
+        status=IncidentStatus.RESOLVED,
+        body=body,
+        deliver_notifications=False,
+        display_at=resolved_at,
+    )
+    for component, status in component_statuses.items():
+        IncidentComponent.objects.create(
+            incident=incident, component=component, status=ComponentStatus.OPERATIONAL
+        )
+        UpdateComponentChange.objects.create(
+            update=update, component=component, old_status=status, new_status="operational"
+        )
+        if status != ComponentStatus.OPERATIONAL:
+            component_record_past_status(
+                component=component,
+                status=status,
+                start=started_at,
+                end=resolved_at,
+                reason=ChangeReason.INCIDENT,
+                incident_public_id=incident.public_id,
+            )
+    return incident
+
+
+@transaction.atomic
+def maintenance_schedule(
+    *,
+    name: str,
+    body: str,
+    scheduled_for: dt.datetime,
+    scheduled_until: dt.datetime,
+    components: Iterable[Component] = (),
+    deliver_notifications: bool = True,
+    auto_transition: bool = True,
+) -> Incident:
+    """Schedule a maintenance window over some components."""
+    if scheduled_until <= scheduled_for:
+        raise ValidationError("A maintenance window must end after it starts.")
+    if not name.strip():
+        raise ValidationError("A maintenance needs a name.")
+    now = timezone.now()
+    maintenance = Incident.objects.create(
+        kind=Kind.MAINTENANCE,
+        name=name.strip(),
+        status=MaintenanceStatus.SCHEDULED,
+        impact=Impact.MAINTENANCE,
+        started_at=scheduled_for,
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+        auto_transition=auto_transition,
+        created_at=now,
+        updated_at=now,
+    )
+    IncidentComponent.objects.bulk_create(
+        [
+            IncidentComponent(
+                incident=maintenance, component=c, status=ComponentStatus.UNDER_MAINTENANCE
+            )
+            for c in components
+        ]
+    )
+    _new_update(
+        incident=maintenance,
+        status=MaintenanceStatus.SCHEDULED,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        display_at=now,
+    )
+    return maintenance
+
+
+def _maintenance_statuses(maintenance: Incident) -> dict[Component, str]:
+    return {
+        link.component: ComponentStatus.UNDER_MAINTENANCE
+        for link in maintenance.affected.select_related("component")
+    }
+
+
+def maintenance_start(
+    *,
+    maintenance: Incident,
+    body: str = "The scheduled maintenance is now in progress.",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Start a maintenance: its components go under maintenance."""
+    if not maintenance.is_maintenance:
+        raise ValidationError("Only a maintenance can be started.")
+    if maintenance.status != MaintenanceStatus.SCHEDULED:
+        raise ValidationError("Only a scheduled maintenance can be started.")
+    return incident_post_update(
+        incident=maintenance,
+        status=MaintenanceStatus.IN_PROGRESS,
+        body=body,
+        component_statuses=_maintenance_statuses(maintenance),
+        deliver_notifications=deliver_notifications,
+    )
+
+
+def maintenance_complete(
+    *,
+    maintenance: Incident,
+    body: str = "The scheduled maintenance has been completed.",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Complete a maintenance: its components are released."""
+    if not maintenance.is_maintenance:
+        raise ValidationError("Only a maintenance can be completed.")
+    if maintenance.status == MaintenanceStatus.COMPLETED:
+        raise ValidationError("This maintenance is already completed.")
+    return incident_post_update(
+        incident=maintenance,
+        status=MaintenanceStatus.COMPLETED,
+        body=body,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+def maintenances_due(now: dt.datetime | None = None) -> tuple[list[Incident], list[Incident]]:
+    """Maintenances whose window has opened (to start) or closed (to complete)."""
+    now = now or timezone.now()
+    auto = Incident.objects.maintenances().filter(auto_transition=True)
+    to_start = list(auto.filter(status=MaintenanceStatus.SCHEDULED, scheduled_for__lte=now))
+    to_complete = list(
+        auto.filter(status__in=ACTIVE_MAINTENANCE_STATUSES, scheduled_until__lte=now)
+    )
+    return to_start, to_complete

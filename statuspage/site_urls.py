@@ -1,0 +1,11 @@
+"""Routes of the public status site."""
+
+from django.urls import path
+
+from statuspage import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("incidents/<str:public_id>", views.incident_detail, name="incident"),
+    path("history", views.history, name="history"),
+]

@@ -1,0 +1,238 @@
+"""Uptime: the one place for the downtime rule, the daily rollup and the 90-day bars.
+
+Statuspage's rule: a day's downtime is the minutes in major outage plus 0.3 x the minutes in
+partial outage; degraded performance and maintenance do not count. Uptime over a window is
+1 - downtime / the time the component existed in it.
+
+Closed stretches of a component's history (between two status changes) are rolled up into
+`UptimeDay` rows by `rebuild_days`, which the status services call as each change is recorded.
+The open stretch (from the last change until now) is added at read time from the component's
+own `status` and `status_changed_at`, with no query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from statuspage.models import Component, ComponentStatus, ComponentStatusChange, UptimeDay
+
+PARTIAL_OUTAGE_WEIGHT = 0.3
+DAY_SECONDS = 86400
+
+_STATUS_FIELD = {
+    ComponentStatus.MAJOR_OUTAGE: "major_outage_seconds",
+    ComponentStatus.PARTIAL_OUTAGE: "partial_outage_seconds",
+    ComponentStatus.DEGRADED_PERFORMANCE: "degraded_seconds",
+    ComponentStatus.UNDER_MAINTENANCE: "maintenance_seconds",
+}
+
+
+def downtime_seconds(*, major_outage: float, partial_outage: float) -> float:
+    return major_outage + PARTIAL_OUTAGE_WEIGHT * partial_outage
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of `day` in the page's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def split_by_day(start: dt.datetime, end: dt.datetime) -> Iterator[tuple[dt.date, float]]:
+    """Cut [start, end) at the page's midnights: (day, seconds) for each day it touches."""
+    if end <= start:
+        return
+    day = timezone.localdate(start)
+    cursor = start
+    while cursor < end:
+        next_midnight = day_start(day + dt.timedelta(days=1))
+        piece_end = min(end, next_midnight)
+        yield day, (piece_end - cursor).total_seconds()
+        cursor = piece_end
+        day += dt.timedelta(days=1)
+
+
+def _tracked_from(component: Component) -> dt.datetime:
+    if component.start_date:
+        return day_start(component.start_date)
+    return component.created_at
+
+
+@transaction.atomic
+def rebuild_days(component: Component, first_day: dt.date, last_day: dt.date) -> None:
+    """Recompute the stored rollup of `component` for the days first_day..last_day (inclusive).
+
+    Only closed stretches are stored: the stretch after the newest change stays open and is
+    added at read time.
+    """
+    window_start = day_start(first_day)
+    window_end = day_start(last_day + dt.timedelta(days=1))
+    changes = list(
+        ComponentStatusChange.objects.filter(
+            component=component, changed_at__gte=window_start, changed_at__lt=window_end
+        ).order_by("changed_at", "id")
+    )
+    following = (
+        ComponentStatusChange.objects.filter(component=component, changed_at__gte=window_end)
+        .order_by("changed_at", "id")
+        .first()
+    )
+    stretches: list[tuple[dt.datetime, dt.datetime, str]] = []
+    cursor = window_start
+    for change in changes:
+        stretches.append((cursor, change.changed_at, change.from_status))
+        cursor = change.changed_at
+    if following is not None:
+        # The stretch after the last change in the window is closed by a later change.
+        status = changes[-1].to_status if changes else following.from_status
+        stretches.append((cursor, window_end, status))
+
+    tracked_from = _tracked_from(component)
+    totals: dict[dt.date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for start, end, status in stretches:
+        column = _STATUS_FIELD.get(status)
+        if column is None:
+            continue
+        for day, seconds in split_by_day(max(start, tracked_from), end):
+            totals[day][column] += seconds
+
+    UptimeDay.objects.filter(
+        component=component, date__gte=first_day, date__lte=last_day
+    ).delete()
+    UptimeDay.objects.bulk_create(
+        [
+            UptimeDay(
+                component=component, date=day, **{k: round(v) for k, v in columns.items()}
+            )
+            for day, columns in sorted(totals.items())
+        ]
+    )
+
+
+@dataclass
+class DayBar:
+    """One day of one component's uptime bar."""
+
+    date: dt.date
+    tracked: bool
+    major_outage_seconds: float = 0
+    partial_outage_seconds: float = 0
+    degraded_seconds: float = 0
+    maintenance_seconds: float = 0
+    incidents: list = field(default_factory=list)
+
+    @property
+    def downtime_seconds(self) -> float:
+        return downtime_seconds(
+            major_outage=self.major_outage_seconds, partial_outage=self.partial_outage_seconds
+        )
+
+    @property
+    def level(self) -> str:
+        """The bar's colour class, from the day's downtime."""
+        if not self.tracked:
+            return "nodata"
+        minutes = self.downtime_seconds / 60
+        if minutes >= 240:
+            return "major"
+        if minutes >= 30:
+            return "partial"
+        if minutes > 0:
+            return "minor"
+        if self.degraded_seconds > 0:
+            return "degraded"
+        if self.maintenance_seconds > 0:
+            return "maintenance"
+        return "operational"
+
+    @property
+    def summary(self) -> str:
+        if not self.tracked:
+            return "No data"
+        parts = []
+        if self.major_outage_seconds:
+            parts.append(f"Major outage {_duration(self.major_outage_seconds)}")
+        if self.partial_outage_seconds:
+            parts.append(f"Partial outage {_duration(self.partial_outage_seconds)}")
+        if self.degraded_seconds:
+            parts.append(f"Degraded performance {_duration(self.degraded_seconds)}")
+        if self.maintenance_seconds:
+            parts.append(f"Maintenance {_duration(self.maintenance_seconds)}")
+        return ", ".join(parts) or "No downtime recorded"
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@dataclass
+class UptimeBar:
+    component: Component
+    days: list[DayBar]
+    uptime_percent: float | None
+
+    @property
+    def uptime_display(self) -> str:
+        if self.uptime_percent is None:
+            return "No data"
+        return f"{self.uptime_percent:.2f} % uptime"
+
+
+def uptime_bars(
+    components: Iterable[Component],
+    rows: Iterable[UptimeDay],
+    *,
+    days: int = 90,
+    now: dt.datetime | None = None,
+) -> dict[int, UptimeBar]:
+    """Build the bars of `components` from their stored rollup rows plus their open stretch.
+
+    `rows` must hold the components' `UptimeDay` rows for the window (one query for all).
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first_day = today - dt.timedelta(days=days - 1)
+    window_start = day_start(first_day)
+    by_component: dict[int, dict[dt.date, UptimeDay]] = defaultdict(dict)
+    for row in rows:
+        by_component[row.component_id][row.date] = row
+
+    bars: dict[int, UptimeBar] = {}
+    for component in components:
+        tracked_from = max(_tracked_from(component), window_start)
+        tracked_first_day = timezone.localdate(tracked_from)
+        stored = by_component.get(component.pk, {})
+        day_bars = []
+        for offset in range(days):
+            day = first_day + dt.timedelta(days=offset)
+            bar = DayBar(date=day, tracked=day >= tracked_first_day and tracked_from <= now)
+            row = stored.get(day)
+            if row is not None and bar.tracked:
+                bar.major_outage_seconds = row.major_outage_seconds
+                bar.partial_outage_seconds = row.partial_outage_seconds
+                bar.degraded_seconds = row.degraded_seconds
+                bar.maintenance_seconds = row.maintenance_seconds
+            day_bars.append(bar)
+        column = _STATUS_FIELD.get(component.status)
+        if column is not None:
+            open_from = max(component.status_changed_at, tracked_from)
+            index = {bar.date: bar for bar in day_bars}
+            for day, seconds in split_by_day(open_from, now):
+                if day in index:
+                    setattr(index[day], column, getattr(index[day], column) + seconds)
+        existed = (now - tracked_from).total_seconds()
+        if existed <= 0:
+            percent = None
+        else:
+            down = sum(bar.downtime_seconds for bar in day_bars)
+            percent = max(0.0, 100.0 * (1 - down / existed))
+        bars[component.pk] = UptimeBar(component=component, days=day_bars, uptime_percent=percent)
+    return bars
