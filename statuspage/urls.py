@@ -1,9 +1,11 @@
-"""URL routes: the admin and the public site."""
+"""URL routes: the admin, the public JSON API, feeds and badges, and the public site."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v2/", include("statuspage.api_urls")),
+    path("", include("statuspage.feed_urls")),
     path("", include("statuspage.site_urls")),
 ]

@@ -1,0 +1,3 @@
+"""Routes of the public Statuspage-compatible JSON API."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the Atom/RSS feeds, badges and the embeddable widget."""
+
+urlpatterns: list = []
