@@ -1,0 +1,74 @@
+"""Staff markdown is rendered richly and sanitized: no script ever reaches a visitor."""
+
+import pytest
+
+from statuspage.markdown import render_markdown
+
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">click</a>',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](  javascript:alert(1))",
+    "[click](&#106;avascript:alert(1))",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "![x](javascript:alert(1))",
+    '<svg onload="alert(1)"></svg>',
+    '<iframe src="https://evil.example"></iframe>',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<p onclick="alert(1)">hi</p>',
+    '<body onload="alert(1)">',
+    '<object data="javascript:alert(1)"></object>',
+    '<embed src="javascript:alert(1)">',
+    '<form action="javascript:alert(1)"><input type=submit></form>',
+    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>',
+    '<a href="vbscript:msgbox(1)">x</a>',
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<base href="javascript:alert(1)//">',
+    '<link rel="stylesheet" href="javascript:alert(1)">',
+    '<style>body{background:red}</style>',
+    "<scr<script>ipt>alert(1)</script>",
+    '"><script>alert(1)</script>',
+    '<details open ontoggle="alert(1)">',
+    "```\n<script>alert(1)</script>\n```",
+    "`<script>alert(1)</script>`",
+    '<img src="x" onerror\n="alert(1)">',
+    '<a href="https://example.com" onmouseover="alert(1)">hover</a>',
+]
+
+_FORBIDDEN = ["<script", "onerror", "onload", "onclick", "onmouseover", "ontoggle",
+              "javascript:", "vbscript:", "<iframe", "<object", "<embed", "<form", "<svg",
+              "<meta", "<base", "<link", "<style", "style=", "data:text/html"]  # fmt: skip
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_it_neutralizes_xss_payloads(payload):
+    html = render_markdown(payload).lower()
+    for needle in _FORBIDDEN:
+        assert needle not in html, f"{needle!r} survived in {html!r}"
+
+
+def test_code_blocks_keep_the_text_escaped():
+    html = render_markdown("```\n<script>alert(1)</script>\n```")
+    assert "&lt;script&gt;" in html
+    assert "<pre>" in html
+
+
+def test_a_postmortem_keeps_its_structure():
+    html = render_markdown(
+        "## Timeline\n\n"
+        "1. Deploy\n2. Rollback\n\n"
+        "- a point\n\n"
+        "See [the runbook](https://example.com/runbook).\n\n"
+        "```\nSELECT 1;\n```\n\n"
+        "| When | What |\n|---|---|\n| 04:44 | Alert |\n"
+    )
+    for tag in ["<h2", "<ol>", "<ul>", "<li>", '<a href="https://example.com/runbook"', "<pre>",
+                "<code>", "<table>", "<th>", "<td>"]:  # fmt: skip
+        assert tag in html, tag
+
+
+def test_links_get_a_safe_rel():
+    html = render_markdown("[x](https://example.com)")
+    assert 'rel="noopener noreferrer nofollow"' in html
