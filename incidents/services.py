@@ -510,3 +510,26 @@ def maintenances_due(now: dt.datetime | None = None) -> tuple[list[Incident], li
         auto.filter(status__in=ACTIVE_MAINTENANCE_STATUSES, scheduled_until__lte=now)
     )
     return to_start, to_complete
+
+
+def maintenances_advance(now: dt.datetime | None = None) -> tuple[int, int]:
+    """Start the maintenances whose window opened and complete those whose window closed.
+
+    Each transition is its own transaction; returns how many were started and completed.
+    """
+    to_start, to_complete = maintenances_due(now)
+    started = completed = 0
+    for maintenance in to_start:
+        try:
+            maintenance_start(maintenance=maintenance)
+            started += 1
+        except ValidationError:
+            continue  # changed by staff meanwhile
+    _, to_complete = maintenances_due(now)
+    for maintenance in to_complete:
+        try:
+            maintenance_complete(maintenance=maintenance)
+            completed += 1
+        except ValidationError:
+            continue
+    return started, completed

@@ -282,3 +282,26 @@ def test_opening_from_a_template_copies_it():
     assert incident.name == "Elevated API errors"
     assert incident.impact == "major"
     assert api.status == "partial_outage"
+
+
+def test_maintenances_start_and_complete_by_themselves_at_their_window():
+    db = make_component("Database")
+    maintenance = make_maintenance(
+        components=[db], starts_in=dt.timedelta(minutes=10), lasts=dt.timedelta(minutes=30)
+    )
+    manual = make_maintenance(
+        "Manual", starts_in=dt.timedelta(minutes=10), auto_transition=False
+    )
+    assert services.maintenances_advance() == (0, 0)
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        assert services.maintenances_advance() == (1, 0)
+        db.refresh_from_db()
+        assert db.status == "under_maintenance"
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=45)):
+        assert services.maintenances_advance() == (0, 1)
+    maintenance.refresh_from_db()
+    manual.refresh_from_db()
+    db.refresh_from_db()
+    assert maintenance.status == "completed"
+    assert manual.status == "scheduled"
+    assert db.status == "operational"
