@@ -1,0 +1,231 @@
+"""The public Statuspage-compatible JSON API (v2): views and the response rules they share.
+
+Every endpoint answers GET and HEAD only, with `Access-Control-Allow-Origin: *`, a short public
+`Cache-Control` and an ETag computed from the body; a conditional GET whose If-None-Match
+matches answers 304 with an empty body. The objects come from statuspage.serializers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags, quote_etag
+from django.views.decorators.csrf import csrf_exempt
+
+from incidents.models import ACTIVE_MAINTENANCE_STATUSES, Incident, MaintenanceStatus
+from statuspage.serializers import (
+    LIST_LIMIT,
+    Json,
+    current_page_status,
+    load_catalog,
+    page_status,
+    page_updated_at,
+    public_incidents,
+    serialize_components,
+    serialize_incident,
+    serialize_maintenance,
+    serialize_page,
+    serialize_status,
+)
+
+CACHE_CONTROL = "public, max-age=30"
+SAFE_METHODS = ("GET", "HEAD")
+
+
+class NotFound(Exception):
+    pass
+
+
+def _etag_matches(request: HttpRequest, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    wanted = parse_etags(header)
+    if "*" in wanted:
+        return True
+    # If-None-Match uses the weak comparison: a proxy that compresses may add W/.
+    return any(candidate.removeprefix("W/") == etag for candidate in wanted)
+
+
+def _share(response: HttpResponse, *, cache_control: str) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = cache_control
+    return response
+
+
+def conditional_response(
+    request: HttpRequest,
+    body: bytes,
+    *,
+    content_type: str,
+    status: int = 200,
+    cache_control: str = CACHE_CONTROL,
+) -> HttpResponse:
+    """A public, shareable response with an ETag from its body; 304 when the client has it.
+
+    HEAD gets the same headers as GET (Content-Length included) and no body.
+    """
+    etag = quote_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
+    if status == 200 and _etag_matches(request, etag):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else body, content_type=content_type, status=status
+        )
+        response["Content-Length"] = str(len(body))
+    response["ETag"] = etag
+    return _share(response, cache_control=cache_control)
+
+
+def json_response(request: HttpRequest, payload: Json, *, status: int = 200) -> HttpResponse:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return conditional_response(
+        request, body, content_type="application/json; charset=utf-8", status=status
+    )
+
+
+def _method_not_allowed(request: HttpRequest) -> HttpResponse:
+    body = json.dumps({"error": f"Method {request.method} not allowed"}).encode()
+    response = HttpResponse(body, content_type="application/json; charset=utf-8", status=405)
+    response["Allow"] = ", ".join(SAFE_METHODS)
+    return _share(response, cache_control="no-store")
+
+
+def api_endpoint(build: Callable[..., Json]) -> Callable[..., HttpResponse]:
+    """Turn a payload builder into a view: GET and HEAD only, JSON, shareable, conditional."""
+
+    @csrf_exempt
+    @wraps(build)
+    def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
+        if request.method not in SAFE_METHODS:
+            return _method_not_allowed(request)
+        try:
+            payload = build(**kwargs)
+        except NotFound:
+            return json_response(request, {"error": "Not found"}, status=404)
+        return json_response(request, payload)
+
+    return view
+
+
+# Payloads
+
+
+def _incident_list(incidents: list[Incident]) -> list[Json]:
+    return [serialize_incident(i) for i in incidents]
+
+
+def _maintenance_list(maintenances: list[Incident]) -> list[Json]:
+    return [serialize_maintenance(m) for m in maintenances]
+
+
+@api_endpoint
+def summary() -> Json:
+    catalog = load_catalog()
+    # What is current is few rows by nature: fetch it all in one go, then split by kind.
+    current = list(
+        public_incidents()
+        & (
+            Incident.objects.unresolved()
+            | Incident.objects.maintenance_upcoming()
+            | Incident.objects.maintenance_active()
+        )
+    )
+    unresolved = [i for i in current if not i.is_maintenance]
+    scheduled = [i for i in current if i.is_maintenance]
+    return {
+        "page": serialize_page(updated_at=page_updated_at(catalog)),
+        "components": serialize_components(catalog),
+        "incidents": _incident_list(unresolved[:LIST_LIMIT]),
+        "scheduled_maintenances": _maintenance_list(scheduled[:LIST_LIMIT]),
+        "status": serialize_status(
+            page_status(components=catalog.components, unresolved_incidents=unresolved)
+        ),
+    }
+
+
+@api_endpoint
+def status() -> Json:
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "status": serialize_status(current_page_status()),
+    }
+
+
+@api_endpoint
+def components() -> Json:
+    catalog = load_catalog()
+    return {
+        "page": serialize_page(updated_at=page_updated_at(catalog)),
+        "components": serialize_components(catalog),
+    }
+
+
+@api_endpoint
+def incidents() -> Json:
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "incidents": _incident_list(list(public_incidents().incidents()[:LIST_LIMIT])),
+    }
+
+
+@api_endpoint
+def incidents_unresolved() -> Json:
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "incidents": _incident_list(list(public_incidents().unresolved()[:LIST_LIMIT])),
+    }
+
+
+@api_endpoint
+def incident_detail(public_id: str) -> Json:
+    incident = public_incidents().incidents().filter(public_id=public_id).first()
+    if incident is None:
+        raise NotFound
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "incident": serialize_incident(incident),
+    }
+
+
+@api_endpoint
+def maintenances() -> Json:
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "scheduled_maintenances": _maintenance_list(
+            list(public_incidents().maintenances()[:LIST_LIMIT])
+        ),
+    }
+
+
+@api_endpoint
+def maintenances_upcoming() -> Json:
+    upcoming = public_incidents().maintenances().filter(status=MaintenanceStatus.SCHEDULED)
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "scheduled_maintenances": _maintenance_list(list(upcoming[:LIST_LIMIT])),
+    }
+
+
+@api_endpoint
+def maintenances_active() -> Json:
+    active = public_incidents().maintenances().filter(status__in=ACTIVE_MAINTENANCE_STATUSES)
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "scheduled_maintenances": _maintenance_list(list(active[:LIST_LIMIT])),
+    }
+
+
+@api_endpoint
+def maintenance_detail(public_id: str) -> Json:
+    maintenance = public_incidents().maintenances().filter(public_id=public_id).first()
+    if maintenance is None:
+        raise NotFound
+    return {
+        "page": serialize_page(updated_at=page_updated_at()),
+        "scheduled_maintenance": serialize_maintenance(maintenance),
+    }
