@@ -283,3 +283,68 @@ class IncidentTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EventKind(models.TextChoices):
+    INCIDENT_CREATED = "incident_created", "Incident created"
+    INCIDENT_UPDATED = "incident_updated", "Incident updated"
+    POSTMORTEM_PUBLISHED = "postmortem_published", "Postmortem published"
+    MAINTENANCE_SCHEDULED = "maintenance_scheduled", "Maintenance scheduled"
+    MAINTENANCE_UPDATED = "maintenance_updated", "Maintenance updated"
+    MAINTENANCE_REMINDER = "maintenance_reminder", "Maintenance reminder"
+    COMPONENT_STATUS_CHANGED = "component_status_changed", "Component status changed"
+
+
+class OutboxEvent(models.Model):
+    """Something subscribers must be told, written in the same transaction as the change.
+
+    Workers that announce it claim the row by setting `processed_at` with a conditional update;
+    a periodic sweeper picks up rows left unprocessed.
+    """
+
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    update = models.ForeignKey(
+        IncidentUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    status_change = models.ForeignKey(
+        "statuspage.ComponentStatusChange",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="outbox_unprocessed_idx",
+                condition=Q(processed_at__isnull=True),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[v for v, _ in EventKind.choices]), name="outbox_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="component_status_changed", status_change__isnull=False)
+                    | (~Q(kind="component_status_changed") & Q(incident__isnull=False))
+                ),
+                name="outbox_event_has_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=Q(kind="maintenance_reminder"),
+                name="outbox_one_reminder_per_maintenance",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"

@@ -10,11 +10,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from incidents.models import (
     ACTIVE_MAINTENANCE_STATUSES,
+    EventKind,
     CLOSED_STATUSES,
     INCIDENT_STATUSES,
     MAINTENANCE_STATUSES,
@@ -28,6 +29,7 @@ from incidents.models import (
     MaintenanceStatus,
     UpdateComponentChange,
 )
+from incidents.outbox import record_event, update_event_kind
 from statuspage.models import ChangeReason, Component, ComponentStatus
 from statuspage.rollup import worst_component_status
 from statuspage.services import component_record_past_status, component_set_status
@@ -71,14 +73,25 @@ def _apply_component_statuses(
                 update=update, component=component, old_status=old_status, new_status=new_status
             )
         )
-        component_set_status(
+        status_change = component_set_status(
             component=component,
             status=new_status,
             reason=reason,
             at=at,
             incident_public_id=incident.public_id,
         )
+        if status_change is not None and _announces(incident, update):
+            record_event(
+                kind=EventKind.COMPONENT_STATUS_CHANGED,
+                incident=incident,
+                update=update,
+                status_change=status_change,
+            )
     UpdateComponentChange.objects.bulk_create(changes)
+
+
+def _announces(incident: Incident, update: IncidentUpdate) -> bool:
+    return update.deliver_notifications and not incident.is_draft
 
 
 def _released_statuses(incident: Incident) -> dict[Component, str]:
@@ -172,6 +185,8 @@ def incident_open(
         at=started_at,
         change_reason=change_reason,
     )
+    if _announces(incident, update):
+        record_event(kind=EventKind.INCIDENT_CREATED, incident=incident, update=update)
     return incident
 
 
@@ -285,6 +300,8 @@ def incident_post_update(
                 at=display_at,
                 change_reason=change_reason,
             )
+    if _announces(incident, update):
+        record_event(kind=update_event_kind(incident), incident=incident, update=update)
     return update
 
 
@@ -310,10 +327,16 @@ def incident_resolve(
 
 
 @transaction.atomic
-def incident_publish(*, incident: Incident) -> Incident:
-    """Make a draft incident public."""
-    Incident.objects.filter(pk=incident.pk).update(is_draft=False, updated_at=timezone.now())
+def incident_publish(*, incident: Incident, deliver_notifications: bool = True) -> Incident:
+    """Make a draft incident public, announcing it with its latest update."""
+    changed = Incident.objects.filter(pk=incident.pk, is_draft=True).update(
+        is_draft=False, updated_at=timezone.now()
+    )
     incident.refresh_from_db()
+    if changed and deliver_notifications:
+        record_event(
+            kind=EventKind.INCIDENT_CREATED, incident=incident, update=incident.updates.first()
+        )
     return incident
 
 
@@ -350,6 +373,8 @@ def incident_publish_postmortem(
     incident.save(
         update_fields=["postmortem_body", "status", "postmortem_published_at", "updated_at"]
     )
+    if deliver_notifications and not incident.is_draft:
+        record_event(kind=EventKind.POSTMORTEM_PUBLISHED, incident=incident)
     return incident
 
 
@@ -445,13 +470,15 @@ def maintenance_schedule(
             for c in components
         ]
     )
-    _new_update(
+    update = _new_update(
         incident=maintenance,
         status=MaintenanceStatus.SCHEDULED,
         body=body,
         deliver_notifications=deliver_notifications,
         display_at=now,
     )
+    if deliver_notifications:
+        record_event(kind=EventKind.MAINTENANCE_SCHEDULED, incident=maintenance, update=update)
     return maintenance
 
 
@@ -533,3 +560,27 @@ def maintenances_advance(now: dt.datetime | None = None) -> tuple[int, int]:
         except ValidationError:
             continue
     return started, completed
+
+
+@transaction.atomic
+def maintenance_record_reminders(
+    *, lead_time: dt.timedelta, now: dt.datetime | None = None
+) -> int:
+    """Record one reminder event for each scheduled maintenance starting within `lead_time`.
+
+    A maintenance gets at most one reminder (a unique constraint makes sure of it), and none
+    if it was scheduled so late that its announcement already came within the lead time.
+    """
+    now = now or timezone.now()
+    due = (
+        Incident.objects.maintenance_upcoming()
+        .public()
+        .filter(scheduled_for__gt=now, scheduled_for__lte=now + lead_time)
+        .filter(created_at__lt=models.F("scheduled_for") - lead_time)
+        .exclude(events__kind=EventKind.MAINTENANCE_REMINDER)
+    )
+    count = 0
+    for maintenance in due:
+        record_event(kind=EventKind.MAINTENANCE_REMINDER, incident=maintenance)
+        count += 1
+    return count
