@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "statuspage",
     "incidents",
+    "notifications",
+    "checker",
 ]
 
 MIDDLEWARE = [

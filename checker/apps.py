@@ -1,0 +1,8 @@
+"""App config for the checker."""
+
+from django.apps import AppConfig
+
+
+class CheckerConfig(AppConfig):
+    name = "checker"
+    verbose_name = "Checker"

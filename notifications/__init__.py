@@ -1,0 +1,1 @@
+"""Subscribers, the notification outbox's fan-out, deliveries, and the email and webhook transports."""
