@@ -1,0 +1,299 @@
+"""Staff forms for incidents and maintenances: they validate input for the services, never save."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db.models import F
+
+from incidents.models import (
+    CLOSED_STATUSES,
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentTemplate,
+    MaintenanceStatus,
+)
+from statuspage.models import Component, ComponentStatus
+
+NOT_AFFECTED = ""
+# Components without a group first, then group by group (as listed under their group's heading).
+COMPONENT_ORDER = [
+    F("group__position").asc(nulls_first=True),
+    "group__name",
+    "group_id",
+    "position",
+    "name",
+]
+COMPONENT_FIELD_PREFIX = "component_"
+
+INCIDENT_IMPACTS = [(v, label) for v, label in Impact.choices if v != Impact.MAINTENANCE]
+OPEN_STATUSES = [
+    (v, label)
+    for v, label in IncidentStatus.choices
+    if v in (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
+]
+UPDATE_STATUSES = [(v, label) for v, label in IncidentStatus.choices if v != IncidentStatus.POSTMORTEM]
+
+_TIME_HELP = f"In the page's time zone ({settings.TIME_ZONE})."
+_MARKDOWN_HELP = "Markdown: **bold**, _italic_, [links](https://example.com), lists, `code`."
+
+
+def _datetime_field(label: str, help_text: str = _TIME_HELP, required: bool = True) -> forms.Field:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+def _message_field(label: str = "Message", help_text: str = _MARKDOWN_HELP, required: bool = True):
+    return forms.CharField(
+        label=label,
+        required=required,
+        strip=False,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
+    )
+
+
+def _notify_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label="Notify subscribers",
+        required=False,
+        initial=True,
+        help_text="Untick for a correction or a minor note that should not send emails or webhooks.",
+    )
+
+
+def ordered_components() -> list[Component]:
+    """Every component, grouped as on the public page (hidden ones too: staff may need them)."""
+    return list(Component.objects.select_related("group").order_by(*COMPONENT_ORDER))
+
+
+class ComponentStatusesMixin:
+    """One status select per component, named `component_<pk>`.
+
+    A component the incident already affects must keep a status; any other one may stay
+    "not affected". `component_statuses()` gives what the services take: {Component: status}.
+    """
+
+    fields: dict[str, forms.Field]
+    cleaned_data: dict[str, Any]
+    initial: dict[str, Any]
+
+    def add_component_fields(
+        self, components: Iterable[Component], affected: dict[int, str] | None = None
+    ) -> None:
+        affected = affected or {}
+        self._components = list(components)
+        for component in self._components:
+            current = affected.get(component.pk)
+            choices = list(ComponentStatus.choices)
+            if current is None:
+                choices = [(NOT_AFFECTED, "Not affected"), *choices]
+            self.fields[f"{COMPONENT_FIELD_PREFIX}{component.pk}"] = forms.ChoiceField(
+                label=component.name,
+                choices=choices,
+                required=False,
+                initial=current or NOT_AFFECTED,
+            )
+        self._affected = affected
+
+    def component_rows(self) -> list[dict[str, Any]]:
+        """What the template lists: each component's group, name and select."""
+        return [
+            {
+                "group": component.group,
+                "component": component,
+                "field": self[f"{COMPONENT_FIELD_PREFIX}{component.pk}"],  # type: ignore[index]
+                "affected": component.pk in self._affected,
+            }
+            for component in self._components
+        ]
+
+    def component_statuses(self) -> dict[Component, str]:
+        """The statuses chosen that differ from what the incident already gives."""
+        chosen = {}
+        for component in self._components:
+            status = self.cleaned_data.get(f"{COMPONENT_FIELD_PREFIX}{component.pk}")
+            if not status:
+                # An affected component cannot be dropped: keep what it has.
+                continue
+            if status != self._affected.get(component.pk):
+                chosen[component] = status
+        return chosen
+
+
+class IncidentOpenForm(ComponentStatusesMixin, forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=300,
+        help_text="What visitors see as the title, e.g. “Elevated error rates on the API”.",
+    )
+    impact = forms.ChoiceField(
+        choices=INCIDENT_IMPACTS,
+        initial=Impact.MINOR,
+        help_text="Minor: degraded or partly down. Major: a core service down for some. "
+        "Critical: down for everyone.",
+    )
+    status = forms.ChoiceField(choices=OPEN_STATUSES, initial=IncidentStatus.INVESTIGATING)
+    body = _message_field(help_text=f"The first update visitors read. {_MARKDOWN_HELP}")
+    deliver_notifications = _notify_field()
+    is_draft = forms.BooleanField(
+        label="Save as a draft",
+        required=False,
+        help_text="A draft is visible to staff only, and notifies nobody, until it is published. "
+        "Components still take the statuses chosen below.",
+    )
+
+    def __init__(self, *args: Any, components: Iterable[Component], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_component_fields(components)
+
+    @staticmethod
+    def initial_from_template(template: IncidentTemplate) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            "name": template.incident_name,
+            "impact": template.impact,
+            "status": template.status,
+            "body": template.body,
+        }
+        for component in template.components.all():
+            initial[f"{COMPONENT_FIELD_PREFIX}{component.pk}"] = ComponentStatus.PARTIAL_OUTAGE
+        return initial
+
+
+class TemplateChoiceForm(forms.Form):
+    """Picks a template to pre-fill the new incident form (a GET form)."""
+
+    template = forms.ModelChoiceField(
+        label="Start from a template",
+        queryset=IncidentTemplate.objects.all(),
+        required=False,
+        empty_label="No template",
+    )
+
+
+class IncidentBackfillForm(ComponentStatusesMixin, forms.Form):
+    name = forms.CharField(label="Name", max_length=300)
+    impact = forms.ChoiceField(choices=INCIDENT_IMPACTS, initial=Impact.MINOR)
+    started_at = _datetime_field("Started")
+    resolved_at = _datetime_field("Resolved")
+    body = _message_field(help_text=f"What happened, shown as the resolving update. {_MARKDOWN_HELP}")
+
+    def __init__(self, *args: Any, components: Iterable[Component], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_component_fields(components)
+
+
+class IncidentUpdateForm(ComponentStatusesMixin, forms.Form):
+    status = forms.ChoiceField(
+        choices=UPDATE_STATUSES,
+        help_text="Resolving releases every affected component: back to operational unless "
+        "another open incident or maintenance still holds it.",
+    )
+    body = _message_field()
+    impact = forms.ChoiceField(choices=INCIDENT_IMPACTS, help_text="Change it if the picture changed.")
+    deliver_notifications = _notify_field()
+
+    def __init__(
+        self,
+        *args: Any,
+        incident: Incident,
+        components: Iterable[Component],
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault(
+            "status",
+            IncidentStatus.RESOLVED if incident.status in CLOSED_STATUSES else incident.status,
+        )
+        kwargs["initial"].setdefault("impact", incident.impact)
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+        affected = dict(incident.affected.values_list("component_id", "status"))
+        self.add_component_fields(components, affected)
+
+    def changed_impact(self) -> str | None:
+        impact = self.cleaned_data["impact"]
+        return impact if impact != self.incident.impact else None
+
+
+class PostmortemForm(forms.Form):
+    body = _message_field(
+        label="Postmortem",
+        required=False,
+        help_text="Long markdown is welcome: headings (##), lists, links, code blocks.",
+    )
+    deliver_notifications = forms.BooleanField(
+        label="Notify subscribers when publishing", required=False, initial=True
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].widget.attrs["rows"] = 24
+
+
+class MaintenanceScheduleForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=300, help_text="E.g. “Database upgrade in the EU data center”."
+    )
+    body = _message_field(help_text=f"What will happen and what visitors may notice. {_MARKDOWN_HELP}")
+    scheduled_for = _datetime_field("From")
+    scheduled_until = _datetime_field("Until")
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.select_related("group").order_by(*COMPONENT_ORDER),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They show “under maintenance” while it runs.",
+    )
+    deliver_notifications = _notify_field()
+    auto_transition = forms.BooleanField(
+        label="Start and complete automatically",
+        required=False,
+        initial=True,
+        help_text="At the window's edges. Untick to start and complete it by hand.",
+    )
+
+
+_NEXT_MAINTENANCE_STATUS = {
+    MaintenanceStatus.SCHEDULED: MaintenanceStatus.IN_PROGRESS,
+    MaintenanceStatus.IN_PROGRESS: MaintenanceStatus.VERIFYING,
+    MaintenanceStatus.VERIFYING: MaintenanceStatus.COMPLETED,
+    MaintenanceStatus.COMPLETED: MaintenanceStatus.COMPLETED,
+}
+
+
+class MaintenanceUpdateForm(forms.Form):
+    status = forms.ChoiceField(
+        label="New status",
+        help_text="In progress puts the components under maintenance; completed releases them.",
+    )
+    body = _message_field(
+        required=False,
+        help_text="Leave it empty to post the standard message when starting or completing. "
+        + _MARKDOWN_HELP,
+    )
+    deliver_notifications = _notify_field()
+
+    def __init__(self, *args: Any, maintenance: Incident, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault(
+            "status", _NEXT_MAINTENANCE_STATUS.get(maintenance.status, maintenance.status)
+        )
+        super().__init__(*args, **kwargs)
+        self.maintenance = maintenance
+        offered = {
+            MaintenanceStatus.SCHEDULED: ["scheduled", "in_progress", "completed"],
+            MaintenanceStatus.IN_PROGRESS: ["in_progress", "verifying", "completed"],
+            MaintenanceStatus.VERIFYING: ["in_progress", "verifying", "completed"],
+            MaintenanceStatus.COMPLETED: ["completed"],
+        }.get(maintenance.status, [v for v, _ in MaintenanceStatus.choices])
+        self.fields["status"].choices = [
+            (v, label) for v, label in MaintenanceStatus.choices if v in offered
+        ]

@@ -1,0 +1,276 @@
+"""Staff admin for component groups, components and their status history.
+
+A component's status is never saved directly: a change made here goes through
+`component_set_status`, so the history and the uptime rollups stay complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from statuspage.models import (
+    ChangeReason,
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    ComponentStatusChange,
+)
+from statuspage.services import component_set_status
+
+admin.site.site_header = f"{settings.STATUSPAGE_NAME} admin"
+admin.site.site_title = f"{settings.STATUSPAGE_NAME} admin"
+admin.site.index_title = "Status page"
+
+HISTORY_ROWS = 25
+
+
+def status_badge(status: str, label: str) -> SafeString:
+    """A coloured label for a component, incident or maintenance status."""
+    return format_html('<span class="sp-badge sp-status-{}">{}</span>', status, label)
+
+
+def incident_admin_link(incident_public_id: str) -> SafeString | str:
+    """A link to the admin page of the incident or maintenance with this public id.
+
+    Goes through a redirect the incidents admin provides, so components need not know
+    the incident models.
+    """
+    if not incident_public_id:
+        return ""
+    try:
+        url = reverse("admin:incidents_incident_by_public_id", args=[incident_public_id])
+    except NoReverseMatch:
+        return incident_public_id
+    return format_html('<a href="{}">{}</a>', url, incident_public_id)
+
+
+class ComponentInline(admin.TabularInline):
+    """The group's components, listed with links; they are edited on their own pages."""
+
+    model = Component
+    fields = ["name", "status_label", "position", "is_public", "showcase"]
+    readonly_fields = fields
+    ordering = ["position", "name"]
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    @admin.display(description="status")
+    def status_label(self, component: Component) -> SafeString:
+        return status_badge(component.status, component.get_status_display())
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "is_public", "collapsed", "component_count"]
+    list_editable = ["position", "is_public", "collapsed"]
+    list_filter = ["is_public", "collapsed"]
+    search_fields = ["name", "description"]
+    fields = ["name", "description", "position", "is_public", "collapsed", "public_id"]
+    readonly_fields = ["public_id"]
+    inlines = [ComponentInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ComponentGroup]:
+        return super().get_queryset(request).annotate(component_count=Count("components"))
+
+    @admin.display(description="components", ordering="component_count")
+    def component_count(self, group: ComponentGroup) -> int:
+        return group.component_count  # type: ignore[attr-defined]
+
+
+class ComponentAdminForm(forms.ModelForm):
+    status_note = forms.CharField(
+        label="Reason for the change",
+        required=False,
+        max_length=500,
+        help_text="Optional; kept with the change in the status history.",
+    )
+
+    class Meta:
+        model = Component
+        fields = [
+            "name",
+            "group",
+            "description",
+            "status",
+            "status_note",
+            "position",
+            "is_public",
+            "showcase",
+            "only_show_if_degraded",
+            "start_date",
+        ]
+        help_texts = {
+            "status": (
+                "Changing it here is recorded as a manual change in the status history. "
+                "Incidents and maintenances set it for you."
+            ),
+            "only_show_if_degraded": "Hide the component on the public page while it is operational.",
+            "is_public": "Hidden components never appear on the page, in the API, feeds or emails.",
+            "position": "Lower numbers come first.",
+        }
+
+
+def _set_status_action(status: str, label: str) -> Callable[..., None]:
+    def action(
+        modeladmin: ComponentAdmin, request: HttpRequest, queryset: QuerySet[Component]
+    ) -> None:
+        changed = 0
+        for component in queryset:
+            if component_set_status(component=component, status=status, reason=ChangeReason.MANUAL):
+                changed += 1
+        modeladmin.message_user(
+            request, f"{changed} component(s) set to {label.lower()}.", messages.SUCCESS
+        )
+
+    action.__name__ = f"set_status_{status}"
+    return admin.action(description=f"Set status: {label}", permissions=["change"])(action)
+
+
+@admin.register(Component)
+class ComponentAdmin(admin.ModelAdmin):
+    form = ComponentAdminForm
+    list_display = [
+        "name",
+        "group",
+        "status_label",
+        "status_changed_at",
+        "position",
+        "is_public",
+        "showcase",
+        "only_show_if_degraded",
+    ]
+    list_display_links = ["name"]
+    list_editable = ["position", "is_public", "showcase"]
+    list_filter = ["status", "group", "is_public", "showcase", "only_show_if_degraded"]
+    list_select_related = ["group"]
+    search_fields = ["name", "description", "group__name"]
+    ordering = ["group__position", "group__name", "position", "name"]
+    actions = [_set_status_action(value, label) for value, label in ComponentStatus.choices]
+    readonly_fields = ["status_changed_at", "public_id", "created_at", "status_history"]
+    fieldsets = [
+        (None, {"fields": ["name", "group", "description"]}),
+        ("Status", {"fields": ["status", "status_note", "status_changed_at"]}),
+        (
+            "On the public page",
+            {"fields": ["position", "is_public", "showcase", "only_show_if_degraded", "start_date"]},
+        ),
+        ("Recent status history", {"fields": ["status_history"]}),
+        ("Identity", {"fields": ["public_id", "created_at"], "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, component: Component) -> SafeString:
+        return status_badge(component.status, component.get_status_display())
+
+    @admin.display(description="last changes, newest first")
+    def status_history(self, component: Component) -> SafeString | str:
+        if component.pk is None:
+            return "No history yet."
+        changes = list(component.status_changes.order_by("-changed_at", "-id")[:HISTORY_ROWS])
+        if not changes:
+            return "No change recorded yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} &rarr; {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(change.changed_at).strftime("%Y-%m-%d %H:%M:%S %Z"),
+                    status_badge(change.from_status, change.get_from_status_display()),
+                    status_badge(change.to_status, change.get_to_status_display()),
+                    change.get_reason_display(),
+                    incident_admin_link(change.incident_public_id),
+                    change.note,
+                )
+                for change in changes
+            ),
+        )
+        return format_html(
+            '<table class="sp-history"><thead><tr><th>When</th><th>Change</th><th>Why</th>'
+            "<th>Incident</th><th>Note</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Component | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            # A new component has no history yet.
+            return [fs for fs in fieldsets if fs[0] not in ("Recent status history", "Identity")]
+        return fieldsets
+
+    def save_model(
+        self, request: HttpRequest, obj: Component, form: forms.ModelForm, change: bool
+    ) -> None:
+        """Save everything but the status; a new status goes through the status service."""
+        wanted_status = form.cleaned_data.get("status")
+        if change:
+            # Only the fields the form changed, so a status set meanwhile (by an incident or
+            # the checker) is not overwritten with the one this form was loaded with.
+            model_fields = {f.name for f in Component._meta.concrete_fields}
+            update_fields = [
+                name for name in form.changed_data if name in model_fields and name != "status"
+            ]
+            if update_fields:
+                obj.save(update_fields=[*update_fields, "updated_at"])
+            status_changed = "status" in form.changed_data
+        else:
+            obj.status = ComponentStatus.OPERATIONAL
+            obj.save()
+            status_changed = wanted_status not in (None, ComponentStatus.OPERATIONAL)
+        if status_changed and wanted_status:
+            component_set_status(
+                component=obj,
+                status=wanted_status,
+                reason=ChangeReason.MANUAL,
+                note=form.cleaned_data.get("status_note", ""),
+            )
+
+
+@admin.register(ComponentStatusChange)
+class ComponentStatusChangeAdmin(admin.ModelAdmin):
+    """The status history, read-only: it is written by the status services alone."""
+
+    list_display = ["changed_at", "component", "from_label", "to_label", "reason", "incident", "note"]
+    list_filter = ["reason", "to_status", "component"]
+    list_select_related = ["component"]
+    search_fields = ["component__name", "note", "incident_public_id"]
+    date_hierarchy = "changed_at"
+    ordering = ["-changed_at", "-id"]
+
+    @admin.display(description="from", ordering="from_status")
+    def from_label(self, change: ComponentStatusChange) -> SafeString:
+        return status_badge(change.from_status, change.get_from_status_display())
+
+    @admin.display(description="to", ordering="to_status")
+    def to_label(self, change: ComponentStatusChange) -> SafeString:
+        return status_badge(change.to_status, change.get_to_status_display())
+
+    @admin.display(description="incident or maintenance")
+    def incident(self, change: ComponentStatusChange) -> SafeString | str:
+        return incident_admin_link(change.incident_public_id)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
