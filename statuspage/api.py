@@ -88,7 +88,7 @@ def json_response(request: HttpRequest, payload: Json, *, status: int = 200) -> 
     )
 
 
-def _method_not_allowed(request: HttpRequest) -> HttpResponse:
+def method_not_allowed(request: HttpRequest) -> HttpResponse:
     body = json.dumps({"error": f"Method {request.method} not allowed"}).encode()
     response = HttpResponse(body, content_type="application/json; charset=utf-8", status=405)
     response["Allow"] = ", ".join(SAFE_METHODS)
@@ -102,7 +102,7 @@ def api_endpoint(build: Callable[..., Json]) -> Callable[..., HttpResponse]:
     @wraps(build)
     def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
         if request.method not in SAFE_METHODS:
-            return _method_not_allowed(request)
+            return method_not_allowed(request)
         try:
             payload = build(**kwargs)
         except NotFound:

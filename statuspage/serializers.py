@@ -201,7 +201,9 @@ def serialize_components(catalog: Catalog) -> list[Json]:
         top_level.append(((group.position, group.name), serialize_group(group, children), children))
     for component in catalog.components:
         if component.group_id is None:
-            top_level.append(((component.position, component.name), serialize_component(component), []))
+            top_level.append(
+                ((component.position, component.name), serialize_component(component), [])
+            )
     top_level.sort(key=lambda entry: entry[0])
     result = []
     for _, serialized, children in top_level:
