@@ -233,23 +233,23 @@ class IncidentAdmin(IncidentAdminBase):
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("backfill/", wrap(self.backfill_view), name="%s_%s_backfill" % info),
+            path("backfill/", wrap(self.backfill_view), name=f"{prefix}_backfill"),
             path(
                 "by-public-id/<str:public_id>/",
                 wrap(self.by_public_id_view),
-                name="%s_%s_by_public_id" % info,
+                name=f"{prefix}_by_public_id",
             ),
             path(
                 "<path:object_id>/postmortem/",
                 wrap(self.postmortem_view),
-                name="%s_%s_postmortem" % info,
+                name=f"{prefix}_postmortem",
             ),
             path(
                 "<path:object_id>/publish/",
                 wrap(self.publish_view),
-                name="%s_%s_publish" % info,
+                name=f"{prefix}_publish",
             ),
             *super().get_urls(),
         ]
@@ -335,7 +335,9 @@ class IncidentAdmin(IncidentAdminBase):
                     return HttpResponseRedirect(self.change_url(incident))
         else:
             form = IncidentBackfillForm(components=components)
-        context = self.page_context(request, title="Backfill a past incident", form=form, preview=preview)
+        context = self.page_context(
+            request, title="Backfill a past incident", form=form, preview=preview
+        )
         return TemplateResponse(request, "admin/incidents/incident/backfill.html", context)
 
     # The incident's page.
@@ -500,8 +502,13 @@ class MaintenanceAdmin(IncidentAdminBase):
         notify = data["deliver_notifications"]
         # Starting and completing have their own services (and standard messages).
         standard = {"body": body} if body.strip() else {}
-        if status == MaintenanceStatus.IN_PROGRESS and incident.status == MaintenanceStatus.SCHEDULED:
-            services.maintenance_start(maintenance=incident, deliver_notifications=notify, **standard)
+        if (
+            status == MaintenanceStatus.IN_PROGRESS
+            and incident.status == MaintenanceStatus.SCHEDULED
+        ):
+            services.maintenance_start(
+                maintenance=incident, deliver_notifications=notify, **standard
+            )
             return "Started the maintenance."
         if status == MaintenanceStatus.COMPLETED and incident.status != MaintenanceStatus.COMPLETED:
             services.maintenance_complete(
@@ -546,4 +553,6 @@ class IncidentTemplateAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def use_link(self, template: IncidentTemplate) -> SafeString:
         url = reverse("admin:incidents_incident_add")
-        return format_html('<a href="{}?template={}">Open an incident with it</a>', url, template.pk)
+        return format_html(
+            '<a href="{}?template={}">Open an incident with it</a>', url, template.pk
+        )

@@ -36,7 +36,9 @@ OPEN_STATUSES = [
     for v, label in IncidentStatus.choices
     if v in (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
 ]
-UPDATE_STATUSES = [(v, label) for v, label in IncidentStatus.choices if v != IncidentStatus.POSTMORTEM]
+UPDATE_STATUSES = [
+    (v, label) for v, label in IncidentStatus.choices if v != IncidentStatus.POSTMORTEM
+]
 
 _TIME_HELP = f"In the page's time zone ({settings.TIME_ZONE})."
 _MARKDOWN_HELP = "Markdown: **bold**, _italic_, [links](https://example.com), lists, `code`."
@@ -66,7 +68,7 @@ def _notify_field() -> forms.BooleanField:
         label="Notify subscribers",
         required=False,
         initial=True,
-        help_text="Untick for a correction or a minor note that should not send emails or webhooks.",
+        help_text="Untick for a correction or a small note that should send no email or webhook.",
     )
 
 
@@ -184,7 +186,9 @@ class IncidentBackfillForm(ComponentStatusesMixin, forms.Form):
     impact = forms.ChoiceField(choices=INCIDENT_IMPACTS, initial=Impact.MINOR)
     started_at = _datetime_field("Started")
     resolved_at = _datetime_field("Resolved")
-    body = _message_field(help_text=f"What happened, shown as the resolving update. {_MARKDOWN_HELP}")
+    body = _message_field(
+        help_text=f"What happened, shown as the resolving update. {_MARKDOWN_HELP}"
+    )
 
     def __init__(self, *args: Any, components: Iterable[Component], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -198,7 +202,9 @@ class IncidentUpdateForm(ComponentStatusesMixin, forms.Form):
         "another open incident or maintenance still holds it.",
     )
     body = _message_field()
-    impact = forms.ChoiceField(choices=INCIDENT_IMPACTS, help_text="Change it if the picture changed.")
+    impact = forms.ChoiceField(
+        choices=INCIDENT_IMPACTS, help_text="Change it if the picture changed."
+    )
     deliver_notifications = _notify_field()
 
     def __init__(
@@ -243,7 +249,9 @@ class MaintenanceScheduleForm(forms.Form):
     name = forms.CharField(
         label="Name", max_length=300, help_text="E.g. “Database upgrade in the EU data center”."
     )
-    body = _message_field(help_text=f"What will happen and what visitors may notice. {_MARKDOWN_HELP}")
+    body = _message_field(
+        help_text=f"What will happen and what visitors may notice. {_MARKDOWN_HELP}"
+    )
     scheduled_for = _datetime_field("From")
     scheduled_until = _datetime_field("Until")
     components = forms.ModelMultipleChoiceField(

@@ -102,6 +102,15 @@ class ComponentAdminForm(forms.ModelForm):
         max_length=500,
         help_text="Optional; kept with the change in the status history.",
     )
+    # The status the page showed: only a choice different from it is a change to make, so a
+    # form opened before an incident changed the status does not undo that change.
+    loaded_status = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["loaded_status"].initial = (
+            self.instance.status if self.instance.pk else ComponentStatus.OPERATIONAL
+        )
 
     class Meta:
         model = Component
@@ -111,6 +120,7 @@ class ComponentAdminForm(forms.ModelForm):
             "description",
             "status",
             "status_note",
+            "loaded_status",
             "position",
             "is_public",
             "showcase",
@@ -122,7 +132,7 @@ class ComponentAdminForm(forms.ModelForm):
                 "Changing it here is recorded as a manual change in the status history. "
                 "Incidents and maintenances set it for you."
             ),
-            "only_show_if_degraded": "Hide the component on the public page while it is operational.",
+            "only_show_if_degraded": "Hide it on the public page while it is operational.",
             "is_public": "Hidden components never appear on the page, in the API, feeds or emails.",
             "position": "Lower numbers come first.",
         }
@@ -167,10 +177,18 @@ class ComponentAdmin(admin.ModelAdmin):
     readonly_fields = ["status_changed_at", "public_id", "created_at", "status_history"]
     fieldsets = [
         (None, {"fields": ["name", "group", "description"]}),
-        ("Status", {"fields": ["status", "status_note", "status_changed_at"]}),
+        ("Status", {"fields": ["status", "status_note", "status_changed_at", "loaded_status"]}),
         (
             "On the public page",
-            {"fields": ["position", "is_public", "showcase", "only_show_if_degraded", "start_date"]},
+            {
+                "fields": [
+                    "position",
+                    "is_public",
+                    "showcase",
+                    "only_show_if_degraded",
+                    "start_date",
+                ]
+            },
         ),
         ("Recent status history", {"fields": ["status_history"]}),
         ("Identity", {"fields": ["public_id", "created_at"], "classes": ["collapse"]}),
@@ -229,7 +247,11 @@ class ComponentAdmin(admin.ModelAdmin):
             ]
             if update_fields:
                 obj.save(update_fields=[*update_fields, "updated_at"])
-            status_changed = "status" in form.changed_data
+            loaded_status = form.cleaned_data.get("loaded_status")
+            if loaded_status:
+                status_changed = wanted_status != loaded_status
+            else:
+                status_changed = "status" in form.changed_data
         else:
             obj.status = ComponentStatus.OPERATIONAL
             obj.save()
@@ -247,7 +269,15 @@ class ComponentAdmin(admin.ModelAdmin):
 class ComponentStatusChangeAdmin(admin.ModelAdmin):
     """The status history, read-only: it is written by the status services alone."""
 
-    list_display = ["changed_at", "component", "from_label", "to_label", "reason", "incident", "note"]
+    list_display = [
+        "changed_at",
+        "component",
+        "from_label",
+        "to_label",
+        "reason",
+        "incident",
+        "note",
+    ]
     list_filter = ["reason", "to_status", "component"]
     list_select_related = ["component"]
     search_fields = ["component__name", "note", "incident_public_id"]

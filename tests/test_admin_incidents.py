@@ -28,7 +28,7 @@ def _plain_static_storage(settings) -> None:
 
 @pytest.fixture
 def staff(client: Client) -> Client:
-    user = User.objects.create_superuser("alice", "alice@example.com", "pw")
+    user = User.objects.create_superuser("alice", "alice@example.com")
     client.force_login(user)
     return client
 
@@ -77,7 +77,13 @@ def test_it_opens_an_incident_and_sets_component_statuses(staff: Client) -> None
 def test_it_opens_a_draft_without_notification_then_publishes_it(staff: Client) -> None:
     staff.post(
         reverse("admin:incidents_incident_add"),
-        {"name": "Slow logins", "impact": "minor", "status": "identified", "body": "Slow.", "is_draft": "on"},
+        {
+            "name": "Slow logins",
+            "impact": "minor",
+            "status": "identified",
+            "body": "Slow.",
+            "is_draft": "on",
+        },
     )
     incident = Incident.objects.get()
     assert incident.is_draft
@@ -103,7 +109,8 @@ def test_it_does_not_publish_on_a_get(staff: Client) -> None:
 
 def test_it_shows_missing_fields_as_form_errors(staff: Client) -> None:
     response = staff.post(
-        reverse("admin:incidents_incident_add"), {"name": "", "impact": "major", "status": "investigating"}
+        reverse("admin:incidents_incident_add"),
+        {"name": "", "impact": "major", "status": "investigating"},
     )
     assert response.status_code == 200
     assert response.context["form"].errors.keys() >= {"name", "body"}
@@ -135,9 +142,11 @@ def test_it_opens_an_incident_from_a_template(staff: Client) -> None:
         name="Provider down", incident_name="Provider outage", body="Our provider is down."
     )
     template.components.add(api)
-    initial = staff.get(reverse("admin:incidents_incident_add") + f"?template={template.pk}").context[
-        "form"
-    ].initial
+    initial = (
+        staff.get(reverse("admin:incidents_incident_add") + f"?template={template.pk}")
+        .context["form"]
+        .initial
+    )
     response = staff.post(reverse("admin:incidents_incident_add"), initial)
     assert response.status_code == 302
     incident = Incident.objects.get()
@@ -218,7 +227,9 @@ def test_an_update_can_add_another_component(staff: Client) -> None:
 
 def test_an_update_can_change_the_impact(staff: Client) -> None:
     incident = make_incident(impact="minor")
-    staff.post(_update_url(incident), {"status": "identified", "body": "Worse.", "impact": "critical"})
+    staff.post(
+        _update_url(incident), {"status": "identified", "body": "Worse.", "impact": "critical"}
+    )
     incident.refresh_from_db()
     assert incident.impact == "critical"
 
@@ -252,7 +263,13 @@ def test_the_preview_renders_the_message_and_saves_nothing(staff: Client) -> Non
 def test_the_preview_on_the_new_incident_form_saves_nothing(staff: Client) -> None:
     response = staff.post(
         reverse("admin:incidents_incident_add"),
-        {"name": "X", "impact": "minor", "status": "investigating", "body": "# Heading", "_preview": "1"},
+        {
+            "name": "X",
+            "impact": "minor",
+            "status": "investigating",
+            "body": "# Heading",
+            "_preview": "1",
+        },
     )
     assert response.status_code == 200
     assert "<h1>Heading</h1>" in response.content.decode()
@@ -264,7 +281,12 @@ def test_it_resolves_an_incident_and_releases_the_components(staff: Client) -> N
     incident = make_incident(components={api: "major_outage"})
     response = staff.post(
         _update_url(incident),
-        {"status": "resolved", "body": "Fixed.", "impact": "major", f"component_{api.pk}": "major_outage"},
+        {
+            "status": "resolved",
+            "body": "Fixed.",
+            "impact": "major",
+            f"component_{api.pk}": "major_outage",
+        },
     )
     assert response.status_code == 302
     incident.refresh_from_db()

@@ -1,0 +1,156 @@
+"""The maintenance admin: schedule, start, post a verifying update, complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import Incident
+from tests.factories import make_component, make_incident, make_maintenance
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings) -> None:
+    # The production storage needs a collectstatic manifest; pages under test need none.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def staff(client: Client) -> Client:
+    client.force_login(User.objects.create_superuser("alice", "alice@example.com"))
+    return client
+
+
+def _local(value: dt.datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+
+
+def _url(maintenance: Incident) -> str:
+    return reverse("admin:incidents_maintenance_change", args=[maintenance.pk])
+
+
+def test_it_schedules_a_maintenance(staff: Client) -> None:
+    db = make_component("Database")
+    start = (timezone.now() + dt.timedelta(days=1)).replace(second=0, microsecond=0)
+    response = staff.post(
+        reverse("admin:incidents_maintenance_add"),
+        {
+            "name": "Database upgrade",
+            "body": "We upgrade the database.",
+            "scheduled_for": _local(start),
+            "scheduled_until": _local(start + dt.timedelta(hours=2)),
+            "components": [db.pk],
+            "deliver_notifications": "on",
+        },
+    )
+    maintenance = Incident.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == _url(maintenance)
+    assert maintenance.kind == "maintenance"
+    assert maintenance.status == "scheduled"
+    assert maintenance.scheduled_for == start
+    assert maintenance.scheduled_until == start + dt.timedelta(hours=2)
+    assert not maintenance.auto_transition
+    assert list(maintenance.components.all()) == [db]
+    db.refresh_from_db()
+    assert db.status == "operational"
+
+
+def test_a_window_that_ends_before_it_starts_is_a_form_error(staff: Client) -> None:
+    start = timezone.now() + dt.timedelta(days=1)
+    response = staff.post(
+        reverse("admin:incidents_maintenance_add"),
+        {
+            "name": "Backwards",
+            "body": "Nope.",
+            "scheduled_for": _local(start),
+            "scheduled_until": _local(start - dt.timedelta(hours=1)),
+        },
+    )
+    assert response.status_code == 200
+    assert "A maintenance window must end after it starts." in response.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_it_starts_verifies_and_completes_a_maintenance(staff: Client) -> None:
+    db = make_component("Database")
+    maintenance = make_maintenance(components=[db])
+
+    # Starting with no message posts the standard one.
+    response = staff.post(_url(maintenance), {"status": "in_progress", "body": ""})
+    assert response.status_code == 302
+    maintenance.refresh_from_db()
+    db.refresh_from_db()
+    assert maintenance.status == "in_progress"
+    assert db.status == "under_maintenance"
+    assert "in progress" in maintenance.updates.first().body
+
+    staff.post(_url(maintenance), {"status": "verifying", "body": "Checking that all is well."})
+    maintenance.refresh_from_db()
+    db.refresh_from_db()
+    assert maintenance.status == "verifying"
+    assert db.status == "under_maintenance"
+    assert maintenance.updates.first().body == "Checking that all is well."
+
+    staff.post(_url(maintenance), {"status": "completed", "body": "All done."})
+    maintenance.refresh_from_db()
+    db.refresh_from_db()
+    assert maintenance.status == "completed"
+    assert maintenance.resolved_at is not None
+    assert db.status == "operational"
+    assert list(maintenance.updates.values_list("status", flat=True)) == [
+        "completed",
+        "verifying",
+        "in_progress",
+        "scheduled",
+    ]
+    page = staff.get(_url(maintenance)).content.decode()
+    assert page.index("All done.") < page.index("Checking that all is well.")
+
+
+def test_completing_leaves_a_component_another_incident_holds(staff: Client) -> None:
+    db = make_component("Database")
+    maintenance = make_maintenance(components=[db])
+    staff.post(_url(maintenance), {"status": "in_progress", "body": ""})
+    make_incident(components={db: "major_outage"})
+    staff.post(_url(maintenance), {"status": "completed", "body": ""})
+    db.refresh_from_db()
+    assert db.status == "major_outage"
+
+
+def test_a_verifying_update_needs_a_message(staff: Client) -> None:
+    maintenance = make_maintenance()
+    staff.post(_url(maintenance), {"status": "in_progress", "body": ""})
+    response = staff.post(_url(maintenance), {"status": "verifying", "body": ""})
+    assert response.status_code == 200
+    assert "An update needs a message." in response.content.decode()
+    maintenance.refresh_from_db()
+    assert maintenance.status == "in_progress"
+
+
+def test_the_preview_saves_nothing(staff: Client) -> None:
+    maintenance = make_maintenance()
+    response = staff.post(
+        _url(maintenance), {"status": "in_progress", "body": "Starting *now*.", "_preview": "1"}
+    )
+    assert response.status_code == 200
+    assert "Starting <em>now</em>." in response.content.decode()
+    maintenance.refresh_from_db()
+    assert maintenance.status == "scheduled"
+
+
+def test_the_maintenance_list_leaves_out_incidents(staff: Client) -> None:
+    make_incident("An incident")
+    make_maintenance("A maintenance")
+    response = staff.get(reverse("admin:incidents_maintenance_changelist"))
+    assert [m.name for m in response.context["cl"].result_list] == ["A maintenance"]
