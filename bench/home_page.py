@@ -1,0 +1,143 @@
+"""Benchmark of the public home page on the standard demo and on the large data set.
+
+Usage (from the repository root):
+
+    .venv/bin/python bench/home_page.py                  # both data sets, 50 renders each
+    .venv/bin/python bench/home_page.py --runs 200       # more renders
+    .venv/bin/python bench/home_page.py --only large     # one data set: "demo" or "large"
+
+Each data set is built with `manage.py demo` (or `demo --large`) in its own fresh SQLite file
+in a temporary directory, by a child process of this script whose DATABASE_URL points there.
+The child then requests "/" with Django's test client and reports, for that data set:
+
+- queries: the SQL queries of one full render,
+- rendered: median and p90 time of a request when nothing is cached (the cache is switched
+  to Django's dummy backend), which is the cost of the first visitor after every change,
+- cached: median and p90 time with the configured cache, what a crowd mostly gets.
+
+Times are wall-clock milliseconds through the whole Django stack (middleware included),
+on SQLite; they are for comparing the two data sets and spotting regressions, not absolute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_SETS = {"demo": [], "large": ["--large"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50, help="renders per measurement")
+    parser.add_argument("--only", choices=sorted(DATA_SETS), help="benchmark one data set")
+    parser.add_argument("--child", choices=sorted(DATA_SETS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.runs)))
+        return
+
+    names = [args.only] if args.only else list(DATA_SETS)
+    print(f"Home page, {args.runs} requests per measurement, SQLite")
+    print(
+        f"{'data set':<10} {'build s':>8} {'queries':>8} {'KB':>6} "
+        f"{'rendered median':>16} {'p90':>7} {'cached median':>14} {'p90':>7}"
+    )
+    for name in names:
+        result = run_child(name, args.runs)
+        print(
+            f"{name:<10} {result['build_seconds']:>8.1f} {result['queries']:>8} "
+            f"{result['kilobytes']:>6.0f} {result['rendered_median_ms']:>13.1f} ms "
+            f"{result['rendered_p90_ms']:>7.1f} {result['cached_median_ms']:>11.2f} ms "
+            f"{result['cached_p90_ms']:>7.2f}"
+        )
+
+
+def run_child(name: str, runs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="statuspage-bench-") as directory:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=f"sqlite:///{directory}/bench.sqlite3",
+            VAR_DIR=directory,
+            DJANGO_SETTINGS_MODULE="statuspage.settings",
+            DEBUG="false",
+        )
+        completed = subprocess.run(
+            [sys.executable, __file__, "--child", name, "--runs", str(runs)],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def measure(name: str, runs: int) -> dict[str, float]:
+    """In the child process: build the data set, then time the home page."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    began = time.perf_counter()
+    call_command("demo", *DATA_SETS[name], verbosity=0, stdout=io.StringIO())
+    build_seconds = time.perf_counter() - began
+
+    client = Client()
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    storages = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    dummy = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+    def timed() -> list[float]:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            response = client.get("/")
+            times.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.status_code
+        return times
+
+    with override_settings(STORAGES=storages | {"staticfiles": static}):
+        with override_settings(CACHES=dummy):
+            client.get("/")
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get("/")
+            # Count now: every request starts by clearing the connection's query log.
+            query_count = len(queries)
+            rendered = timed()
+        client.get("/")
+        cached = timed()
+    return {
+        "build_seconds": build_seconds,
+        "queries": query_count,
+        "kilobytes": len(response.content) / 1024,
+        "rendered_median_ms": statistics.median(rendered),
+        "rendered_p90_ms": percentile(rendered, 0.9),
+        "cached_median_ms": statistics.median(cached),
+        "cached_p90_ms": percentile(cached, 0.9),
+    }
+
+
+if __name__ == "__main__":
+    main()
