@@ -30,6 +30,7 @@ from incidents.models import (
     UpdateComponentChange,
 )
 from incidents.outbox import record_event, update_event_kind
+from statuspage.caching import public_changed
 from statuspage.models import ChangeReason, Component, ComponentStatus
 from statuspage.rollup import worst_component_status
 from statuspage.services import component_record_past_status, component_set_status
@@ -332,6 +333,7 @@ def incident_publish(*, incident: Incident, deliver_notifications: bool = True) 
     changed = Incident.objects.filter(pk=incident.pk, is_draft=True).update(
         is_draft=False, updated_at=timezone.now()
     )
+    public_changed()
     incident.refresh_from_db()
     if changed and deliver_notifications:
         record_event(

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from statuspage import uptime
+from statuspage.caching import public_changed
 from statuspage.models import ChangeReason, Component, ComponentStatusChange
 
 
@@ -46,6 +47,7 @@ def component_set_status(
     )
     component.status = status
     component.status_changed_at = at
+    public_changed()
     uptime.rebuild_days(locked, timezone.localdate(closed_from), timezone.localdate(at))
     return change
 
@@ -89,3 +91,4 @@ def component_record_past_status(
         ]
     )
     uptime.rebuild_days(component, timezone.localdate(start), timezone.localdate(end))
+    public_changed()

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "statuspage.caching.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,7 +95,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     ) else {}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": parse_cache_url(env_str("CACHE_URL", "locmem://statuspage"))}
+# The default cache lives in files so that the web, worker and checker processes share it.
+CACHES = {"default": parse_cache_url(env_str("CACHE_URL", f"file://{VAR_DIR / 'cache'}"))}
+# Seconds a browser, CDN or proxy may keep a public page, API answer or feed.
+PUBLIC_CACHE_MAX_AGE = env_int("PUBLIC_CACHE_MAX_AGE", 15)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -169,4 +173,43 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "advance-maintenances": {"task": "incidents.advance_maintenances", "schedule": 60.0},
+}
+
+# Notifications (subscribers, email and webhook deliveries; see README).
+from kombu import Queue  # noqa: E402
+
+# Minutes before a scheduled maintenance starts that subscribers get a reminder.
+NOTIFY_REMINDER_LEAD_MINUTES = env_int("NOTIFY_REMINDER_LEAD_MINUTES", 60)
+# Hours a subscription's confirmation link stays valid.
+NOTIFY_CONFIRM_MAX_AGE_HOURS = env_int("NOTIFY_CONFIRM_MAX_AGE_HOURS", 48)
+# Subscribe requests allowed per hour from one client address, and for one email address.
+NOTIFY_SUBSCRIBE_LIMIT_PER_IP = env_int("NOTIFY_SUBSCRIBE_LIMIT_PER_IP", 20)
+NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL = env_int("NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL", 3)
+# Proxies in front of the site that append to X-Forwarded-For (0: use the peer's address).
+NOTIFY_TRUSTED_PROXY_HOPS = env_int("NOTIFY_TRUSTED_PROXY_HOPS", 0)
+# Seconds a webhook receiver has to answer 2xx.
+NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 30)
+# Attempts per delivery, and the first retry's delay (doubling each time, at most the maximum).
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
+NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60)
+NOTIFY_RETRY_MAX_SECONDS = env_int("NOTIFY_RETRY_MAX_SECONDS", 3600)
+# A subscriber whose deliveries failed for good this many times in a row is disabled.
+NOTIFY_DISABLE_AFTER_FAILURES = env_int("NOTIFY_DISABLE_AFTER_FAILURES", 5)
+# Deliveries one worker task claims and sends over one connection.
+NOTIFY_EMAIL_BATCH_SIZE = env_int("NOTIFY_EMAIL_BATCH_SIZE", 200)
+NOTIFY_WEBHOOK_BATCH_SIZE = env_int("NOTIFY_WEBHOOK_BATCH_SIZE", 5)
+# Seconds after which a claim of a worker that stopped is taken back and retried.
+NOTIFY_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFY_CLAIM_TIMEOUT_SECONDS", 600)
+# How often the sweeper runs, and how old work must be before it is swept up.
+NOTIFY_SWEEP_SECONDS = env_int("NOTIFY_SWEEP_SECONDS", 60)
+NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30)
+
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications")]
+CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}}
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFY_SWEEP_SECONDS)},
+    "notifications-maintenance-reminders": {
+        "task": "notifications.record_maintenance_reminders",
+        "schedule": 60.0,
+    },
 }

@@ -1,0 +1,129 @@
+"""The public cache: every public page, API answer, feed and badge is served from Django's cache
+until something public changes.
+
+One number, the public version, names the current state of everything visitors can see. Every
+write that changes it (the services, and any save or delete of a public model) bumps it after
+its transaction commits, so the next request renders afresh; cached entries of older versions
+are simply never asked for again and expire on their own. A cached answer carries an ETag, so a
+conditional request is answered 304 with no body, and public `Cache-Control` lets a CDN or a
+reverse proxy absorb a crowd.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.http import http_date, parse_etags, quote_etag
+
+VERSION_KEY = "statuspage:public-version"
+ENTRY_TTL = 24 * 3600
+
+# Paths served from the cache: exact paths and prefixes of the public site.
+_EXACT = {"/", "/history", "/history.atom", "/history.rss", "/badge.svg", "/live"}
+_PREFIXES = ("/api/v2/", "/incidents/", "/badge/", "/components/")
+
+
+def public_version() -> int:
+    """The current public version (nanoseconds since the epoch of the last public change)."""
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = time.time_ns()
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY, version)
+    return int(version)
+
+
+def bump_public_version() -> None:
+    cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def public_changed() -> None:
+    """Call inside a write: the public version moves once the transaction commits."""
+    transaction.on_commit(bump_public_version, robust=True)
+
+
+def is_cacheable_path(path: str) -> bool:
+    return path in _EXACT or path.startswith(_PREFIXES)
+
+
+def _entry_key(request: HttpRequest, version: int) -> str:
+    variant = "htmx" if request.headers.get("HX-Request") else "full"
+    raw = f"{request.get_full_path()}|{variant}"
+    digest = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+    return f"statuspage:page:{version}:{digest}"
+
+
+def _etag_matches(request: HttpRequest, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    wanted = parse_etags(header)
+    return "*" in wanted or any(tag.removeprefix("W/") == etag for tag in wanted)
+
+
+def public_cache_control() -> str:
+    max_age = settings.PUBLIC_CACHE_MAX_AGE
+    return f"public, max-age={max_age}, stale-while-revalidate={max_age * 4}"
+
+
+def _from_entry(request: HttpRequest, entry: dict) -> HttpResponse:
+    headers: dict[str, str] = entry["headers"]
+    if _etag_matches(request, headers["ETag"]):
+        response: HttpResponse = HttpResponseNotModified()
+        for name in ("ETag", "Last-Modified", "Cache-Control", "Vary",
+                     "Access-Control-Allow-Origin"):  # fmt: skip
+            if name in headers:
+                response[name] = headers[name]
+        return response
+    body = b"" if request.method == "HEAD" else entry["body"]
+    response = HttpResponse(body, status=entry["status"])
+    for name, value in headers.items():
+        response[name] = value
+    response["Content-Length"] = str(len(entry["body"]))
+    return response
+
+
+class PublicCacheMiddleware:
+    """Serve public GET and HEAD requests from the cache; fill it on a miss."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or not is_cacheable_path(request.path):
+            return self.get_response(request)
+        version = public_version()
+        key = _entry_key(request, version)
+        entry = cache.get(key)
+        if entry is not None:
+            return _from_entry(request, entry)
+
+        # Render as a plain GET so the stored answer is complete; then answer this request.
+        method = request.method
+        conditional = request.META.pop("HTTP_IF_NONE_MATCH", None)
+        request.method = "GET"
+        response = self.get_response(request)
+        request.method = method
+        if conditional is not None:
+            request.META["HTTP_IF_NONE_MATCH"] = conditional
+        if response.status_code != 200 or response.streaming or response.cookies:
+            return response
+        entry = self._store(key, response, version)
+        return _from_entry(request, entry)
+
+    def _store(self, key: str, response: HttpResponse, version: int) -> dict:
+        body = response.content
+        headers = {name: value for name, value in response.items()
+                   if name not in ("Content-Length", "Set-Cookie")}  # fmt: skip
+        headers["ETag"] = quote_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
+        headers["Last-Modified"] = http_date(version / 1e9)
+        headers.setdefault("Cache-Control", public_cache_control())
+        entry = {"status": response.status_code, "headers": headers, "body": body}
+        cache.set(key, entry, timeout=ENTRY_TTL)
+        return entry

@@ -1,0 +1,111 @@
+"""The public cache: answers come from the cache until something public changes, then at once
+reflect the change; conditional requests get 304 with no body."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from incidents import services
+from tests.factories import make_component, make_incident
+
+pytestmark = [pytest.mark.public_cache, pytest.mark.django_db(transaction=True)]
+
+URLS = ["/", "/api/v2/summary.json", "/api/v2/status.json", "/history", "/history.atom"]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_a_second_request_is_served_from_the_cache_without_queries(client, url):
+    make_component("API")
+    first = client.get(url)
+    assert first.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(url)
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert len(queries) == 0
+
+
+def test_a_staff_update_is_visible_on_the_next_request(client):
+    api = make_component("API")
+    incident = make_incident("Elevated API errors", components={api: "major_outage"})
+    assert b"Elevated API errors" in client.get("/").content
+    assert client.get("/api/v2/summary.json").json()["status"]["indicator"] == "critical"
+
+    services.incident_post_update(
+        incident=incident, status="identified", body="A failing load balancer node."
+    )
+    page = client.get("/").content.decode()
+    assert "A failing load balancer node." in page
+
+    services.incident_resolve(incident=incident, body="Fixed.")
+    summary = client.get("/api/v2/summary.json").json()
+    assert summary["status"]["indicator"] == "none"
+    assert summary["incidents"] == []
+
+
+def test_a_plain_save_of_a_component_invalidates_too(client):
+    api = make_component("API")
+    assert b"API" in client.get("/api/v2/components.json").content
+    api.name = "Public REST API"
+    api.save()
+    assert b"Public REST API" in client.get("/api/v2/components.json").content
+
+
+@pytest.mark.parametrize("url", ["/", "/api/v2/summary.json"])
+def test_a_matching_etag_gets_304_with_an_empty_body(client, url):
+    make_component("API")
+    first = client.get(url)
+    etag = first["ETag"]
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+    # A first conditional request on a cold cache answers 304 too.
+    from django.core.cache import cache
+
+    cache.clear()
+    cold = client.get(url, headers={"If-None-Match": etag})
+    assert cold.status_code == 304
+    assert cold.content == b""
+
+
+def test_a_stale_etag_gets_the_new_page(client):
+    api = make_component("API")
+    etag = client.get("/").get("ETag")
+    make_incident("Queue delays", components={api: "degraded_performance"})
+    response = client.get("/", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert b"Queue delays" in response.content
+
+
+def test_answers_are_shareable_by_a_cdn(client, settings):
+    settings.PUBLIC_CACHE_MAX_AGE = 20
+    make_component("API")
+    response = client.get("/")
+    assert response["Cache-Control"] == "public, max-age=20, stale-while-revalidate=80"
+    assert response["Last-Modified"].endswith("GMT")
+    assert "Cookie" not in response.get("Vary", "")
+    assert not response.cookies
+
+
+def test_head_is_served_from_the_cache_without_a_body(client):
+    make_component("API")
+    get = client.get("/api/v2/summary.json")
+    head = client.head("/api/v2/summary.json")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["Content-Length"] == str(len(get.content))
+    assert head["ETag"] == get["ETag"]
+
+
+def test_the_admin_is_never_cached(client, django_user_model):
+    user = django_user_model.objects.create_superuser("staff", "s@example.com", "pw")
+    client.force_login(user)
+    first = client.get("/admin/")
+    assert first.status_code == 200
+    assert "public" not in first.get("Cache-Control", "")
+
+
+def test_an_unknown_incident_is_not_cached_as_found(client):
+    assert client.get("/incidents/doesnotexist").status_code == 404
+    assert client.get("/incidents/doesnotexist").status_code == 404
