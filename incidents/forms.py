@@ -77,6 +77,10 @@ def ordered_components() -> list[Component]:
     return list(Component.objects.select_related("group").order_by(*COMPONENT_ORDER))
 
 
+def component_label(component: Component) -> str:
+    return f"{component.group.name} / {component.name}" if component.group else component.name
+
+
 class ComponentStatusesMixin:
     """One status select per component, named `component_<pk>`.
 
@@ -135,6 +139,7 @@ class IncidentOpenForm(ComponentStatusesMixin, forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=300,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text="What visitors see as the title, e.g. “Elevated error rates on the API”.",
     )
     impact = forms.ChoiceField(
@@ -149,7 +154,7 @@ class IncidentOpenForm(ComponentStatusesMixin, forms.Form):
     is_draft = forms.BooleanField(
         label="Save as a draft",
         required=False,
-        help_text="A draft is visible to staff only, and notifies nobody, until it is published. "
+        help_text="A draft is visible to staff only until it is published. "
         "Components still take the statuses chosen below.",
     )
 
@@ -182,7 +187,9 @@ class TemplateChoiceForm(forms.Form):
 
 
 class IncidentBackfillForm(ComponentStatusesMixin, forms.Form):
-    name = forms.CharField(label="Name", max_length=300)
+    name = forms.CharField(
+        label="Name", max_length=300, widget=forms.TextInput(attrs={"class": "vTextField"})
+    )
     impact = forms.ChoiceField(choices=INCIDENT_IMPACTS, initial=Impact.MINOR)
     started_at = _datetime_field("Started")
     resolved_at = _datetime_field("Resolved")
@@ -247,7 +254,10 @@ class PostmortemForm(forms.Form):
 
 class MaintenanceScheduleForm(forms.Form):
     name = forms.CharField(
-        label="Name", max_length=300, help_text="E.g. “Database upgrade in the EU data center”."
+        label="Name",
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+        help_text="E.g. “Database upgrade in the EU data center”.",
     )
     body = _message_field(
         help_text=f"What will happen and what visitors may notice. {_MARKDOWN_HELP}"
@@ -267,6 +277,10 @@ class MaintenanceScheduleForm(forms.Form):
         initial=True,
         help_text="At the window's edges. Untick to start and complete it by hand.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["components"].label_from_instance = component_label  # type: ignore[attr-defined]
 
 
 _NEXT_MAINTENANCE_STATUS = {
