@@ -1,0 +1,427 @@
+"""Reads behind the public pages, each page in a fixed number of queries whatever the history.
+
+The home page costs seven queries: groups, components, the uptime rollup rows, the incident
+links shown in the uptime bars, and the incidents it lists (open ones, maintenances and the
+last seven days) with two prefetches: their latest update and their public affected
+components. None of these grows with the number of incidents, updates or components.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Min, Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import (
+    Incident,
+    IncidentComponent,
+    IncidentUpdate,
+    Kind,
+    MaintenanceStatus,
+    UpdateComponentChange,
+)
+from statuspage.models import Component, ComponentGroup, ComponentStatus, UptimeDay
+from statuspage.rollup import PageStatus, overall_status, worst_component_status
+from statuspage.uptime import DayBar, UptimeBar, day_start, uptime_bars
+
+UPTIME_DAYS = 90
+PAST_INCIDENT_DAYS = 7
+HISTORY_MONTHS_PER_PAGE = 3
+
+STATUS_LABELS = dict(ComponentStatus.choices)
+
+
+# Shapes handed to the templates.
+
+
+@dataclass(frozen=True)
+class AffectedComponent:
+    component: Component
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+@dataclass
+class IncidentSummary:
+    """An incident or maintenance with what a list shows of it: its newest update and the
+    public components it affects."""
+
+    incident: Incident
+    latest_update: IncidentUpdate | None
+    components: list[AffectedComponent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IncidentLink:
+    """An incident as listed in an uptime bar's day."""
+
+    name: str
+    url: str
+    impact: str
+    is_maintenance: bool
+
+
+@dataclass
+class ComponentEntry:
+    component: Component
+    uptime: UptimeBar | None = None
+    is_group = False
+
+
+@dataclass
+class GroupEntry:
+    group: ComponentGroup
+    components: list[ComponentEntry]
+    status: str
+    is_group = True
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+@dataclass
+class PastDay:
+    date: dt.date
+    incidents: list[IncidentSummary]
+
+
+@dataclass
+class HistoryMonth:
+    first_day: dt.date
+    incidents: list[Incident]
+
+
+# Querysets shared by the pages.
+
+
+def _latest_update_prefetch() -> Prefetch:
+    # A sliced prefetch is one query with a window function, however many incidents.
+    return Prefetch(
+        "updates",
+        queryset=IncidentUpdate.objects.order_by("-display_at", "-id")[:1],
+        to_attr="latest_updates",
+    )
+
+
+def _listed_incidents() -> QuerySet[Incident]:
+    """Public incidents and maintenances, without the long postmortem text lists never show."""
+    return Incident.objects.public().defer("postmortem_body")
+
+
+def _not_upcoming() -> Q:
+    """Leaves out maintenances that have not started: they belong to the future, not history."""
+    return ~Q(kind=Kind.MAINTENANCE, status=MaintenanceStatus.SCHEDULED)
+
+
+def _summary(incident: Incident, components: list[AffectedComponent] | None = None) -> IncidentSummary:
+    latest = incident.latest_updates[0] if incident.latest_updates else None
+    return IncidentSummary(incident=incident, latest_update=latest, components=components or [])
+
+
+# The home page.
+
+
+def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+
+    groups = list(ComponentGroup.objects.public())
+    components = list(Component.objects.public())
+    by_pk = {c.pk: c for c in components}
+
+    entries, shown = _component_entries(groups, components)
+    showcased = [c for c in shown if c.showcase]
+    first_day = today - dt.timedelta(days=UPTIME_DAYS - 1)
+    rows = UptimeDay.objects.filter(
+        component_id__in=[c.pk for c in showcased], date__gte=first_day, date__lte=today
+    )
+    bars = uptime_bars(showcased, rows, days=UPTIME_DAYS, now=now)
+    _attach_bar_incidents(bars, first_day=first_day, now=now)
+    for entry in _flatten(entries):
+        entry.uptime = bars.get(entry.component.pk)
+
+    first_past_day = today - dt.timedelta(days=PAST_INCIDENT_DAYS - 1)
+    listed = _home_incidents(by_pk, order=[c.pk for c in shown], since=day_start(first_past_day), now=now)
+    active = [s for s in listed if s.incident.kind == Kind.INCIDENT and s.incident.is_open]
+    running = [s for s in listed if s.incident.kind == Kind.MAINTENANCE and s.incident.is_open]
+    upcoming = sorted(
+        (s for s in listed if s.incident.status == MaintenanceStatus.SCHEDULED),
+        key=lambda s: (s.incident.scheduled_for, s.incident.pk),
+    )
+    past = [
+        s
+        for s in listed
+        if s.incident.status != MaintenanceStatus.SCHEDULED
+        and day_start(first_past_day) <= s.incident.started_at <= now
+    ]
+
+    status = page_status(components=components, unresolved_incidents=[s.incident for s in active])
+    return {
+        "page_status": status,
+        "active_incidents": active,
+        "running_maintenances": running,
+        "upcoming_maintenances": upcoming,
+        "component_entries": entries,
+        "past_days": _past_days(past, today=today),
+        "uptime_days": UPTIME_DAYS,
+        "now": now,
+    }
+
+
+def page_status(
+    *, components: Iterable[Component], unresolved_incidents: Iterable[Incident]
+) -> PageStatus:
+    """The banner: the roll-up of public components and public unresolved incidents."""
+    return overall_status(
+        component_statuses=[c.status for c in components],
+        incident_impacts=[i.impact for i in unresolved_incidents],
+    )
+
+
+def _component_entries(
+    groups: Sequence[ComponentGroup], components: Sequence[Component]
+) -> tuple[list[GroupEntry | ComponentEntry], list[Component]]:
+    """Groups and ungrouped components in page order, and the components actually shown.
+
+    A component that only shows when degraded is left out while it is operational; a group
+    left with nothing to show is left out too.
+    """
+    children: dict[int, list[Component]] = defaultdict(list)
+    loose: list[Component] = []
+    for component in components:
+        if component.group_id is None:
+            loose.append(component)
+        else:
+            children[component.group_id].append(component)
+
+    def visible(component: Component) -> bool:
+        return not (
+            component.only_show_if_degraded and component.status == ComponentStatus.OPERATIONAL
+        )
+
+    keyed: list[tuple[tuple[int, str, int], GroupEntry | ComponentEntry]] = []
+    for group in groups:
+        members = children.get(group.pk, [])
+        shown = [ComponentEntry(c) for c in members if visible(c)]
+        if shown:
+            status = worst_component_status(c.status for c in members)
+            keyed.append(
+                ((group.position, group.name, group.pk), GroupEntry(group, shown, status))
+            )
+    for component in loose:
+        if visible(component):
+            keyed.append(
+                ((component.position, component.name, component.pk), ComponentEntry(component))
+            )
+    keyed.sort(key=lambda pair: pair[0])
+    entries = [entry for _, entry in keyed]
+    return entries, [e.component for e in _flatten(entries)]
+
+
+def _flatten(entries: Iterable[GroupEntry | ComponentEntry]) -> list[ComponentEntry]:
+    flat: list[ComponentEntry] = []
+    for entry in entries:
+        if isinstance(entry, GroupEntry):
+            flat.extend(entry.components)
+        else:
+            flat.append(entry)
+    return flat
+
+
+def _home_incidents(
+    by_pk: dict[int, Component], *, order: list[int], since: dt.datetime, now: dt.datetime
+) -> list[IncidentSummary]:
+    """In one query (and two prefetches): the unresolved incidents, the running and upcoming
+    maintenances, and everything that started since `since`; newest first."""
+    position = {pk: i for i, pk in enumerate(order)}
+    affected = Prefetch(
+        "affected",
+        queryset=IncidentComponent.objects.filter(component_id__in=list(by_pk)),
+        to_attr="public_affected",
+    )
+    everything = Incident.objects.all()
+    incidents = (
+        (
+            everything.open()
+            | everything.maintenance_upcoming()
+            | everything.filter(_not_upcoming(), started_at__gte=since, started_at__lte=now)
+        )
+        .public()
+        .defer("postmortem_body")
+        .order_by("-started_at", "-id")
+        .prefetch_related(_latest_update_prefetch(), affected)
+    )
+    summaries = []
+    for incident in incidents:
+        links = sorted(
+            incident.public_affected,
+            key=lambda link: (position.get(link.component_id, len(position)), link.component_id),
+        )
+        components = [AffectedComponent(by_pk[link.component_id], link.status) for link in links]
+        summaries.append(_summary(incident, components))
+    return summaries
+
+
+def _attach_bar_incidents(
+    bars: dict[int, UptimeBar], *, first_day: dt.date, now: dt.datetime
+) -> None:
+    """Fill each bar day's `incidents` with the public incidents and maintenances that touched
+    the component that day, in one query of narrow rows."""
+    if not bars:
+        return
+    window_start = day_start(first_day)
+    rows = (
+        IncidentComponent.objects.filter(
+            component_id__in=list(bars),
+            incident__is_draft=False,
+            incident__started_at__lte=now,
+        )
+        .filter(Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=window_start))
+        .exclude(
+            incident__kind=Kind.MAINTENANCE, incident__status=MaintenanceStatus.SCHEDULED
+        )
+        .order_by("incident__started_at", "incident_id")
+        .values_list(
+            "component_id",
+            "incident__public_id",
+            "incident__name",
+            "incident__impact",
+            "incident__kind",
+            "incident__started_at",
+            "incident__resolved_at",
+        )
+    )
+    links: dict[str, IncidentLink] = {}
+    days_by_component: dict[int, dict[dt.date, DayBar]] = {
+        pk: {day.date: day for day in bar.days} for pk, bar in bars.items()
+    }
+    for component_id, public_id, name, impact, kind, started_at, resolved_at in rows:
+        link = links.get(public_id)
+        if link is None:
+            link = links[public_id] = IncidentLink(
+                name=name,
+                url=reverse("incident", kwargs={"public_id": public_id}),
+                impact=impact,
+                is_maintenance=kind == Kind.MAINTENANCE,
+            )
+        days = days_by_component[component_id]
+        day = timezone.localdate(max(started_at, window_start))
+        last = timezone.localdate(min(resolved_at or now, now))
+        while day <= last:
+            bar_day = days.get(day)
+            if bar_day is not None:
+                bar_day.incidents.append(link)
+            day += dt.timedelta(days=1)
+
+
+def _past_days(summaries: Iterable[IncidentSummary], *, today: dt.date) -> list[PastDay]:
+    """The last days, newest first, each with the incidents that started on it."""
+    by_day: dict[dt.date, list[IncidentSummary]] = defaultdict(list)
+    for summary in summaries:
+        by_day[timezone.localdate(summary.incident.started_at)].append(summary)
+    return [
+        PastDay(date=day, incidents=by_day.get(day, []))
+        for day in (today - dt.timedelta(days=n) for n in range(PAST_INCIDENT_DAYS))
+    ]
+
+
+# The incident page.
+
+
+def incident_page_context(public_id: str) -> dict[str, object] | None:
+    """An incident or maintenance with its whole timeline; None when unknown or a draft."""
+    incident = Incident.objects.public().filter(public_id=public_id).first()
+    if incident is None:
+        return None
+    return {
+        "incident": incident,
+        "updates": list(incident.updates.all()),
+        "affected_components": _incident_components(incident),
+    }
+
+
+def _incident_components(incident: Incident) -> list[AffectedComponent]:
+    """The public components an incident affects, with the status it gives them while open, or
+    the worst status they reached once it is over."""
+    links = list(
+        IncidentComponent.objects.filter(
+            incident=incident, component__in=Component.objects.public()
+        ).select_related("component", "component__group")
+    )
+    if incident.is_open or not links:
+        statuses = {link.component_id: [link.status] for link in links}
+    else:
+        statuses = defaultdict(list)
+        changes = UpdateComponentChange.objects.filter(
+            update__incident=incident, component_id__in=[link.component_id for link in links]
+        ).values_list("component_id", "old_status", "new_status")
+        for component_id, old_status, new_status in changes:
+            statuses[component_id].append(new_status)
+            if incident.backfilled:
+                # A backfilled incident records the past status as each change's old status.
+                statuses[component_id].append(old_status)
+    links.sort(
+        key=lambda link: (
+            link.component.group.position if link.component.group else link.component.position,
+            link.component.group_id or 0,
+            link.component.position,
+            link.component.name,
+        )
+    )
+    return [
+        AffectedComponent(
+            link.component, worst_component_status(statuses.get(link.component_id, []))
+        )
+        for link in links
+    ]
+
+
+# The history page.
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` after (or before, if negative) `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def history_page_context(*, page: int, now: dt.datetime | None = None) -> dict[str, object] | None:
+    """Months of incidents and maintenances, newest first, a few months a page.
+
+    None when the page lies wholly before the first incident (page 1 always exists).
+    """
+    now = now or timezone.now()
+    this_month = timezone.localdate(now).replace(day=1)
+    try:
+        newest = _add_months(this_month, -(page - 1) * HISTORY_MONTHS_PER_PAGE)
+        months = [_add_months(newest, -n) for n in range(HISTORY_MONTHS_PER_PAGE)]
+    except ValueError:  # a page number reaching back before year 1
+        return None
+    range_start = day_start(months[-1])
+    range_end = day_start(_add_months(newest, 1))
+
+    listed = _listed_incidents().filter(_not_upcoming())
+    earliest = listed.aggregate(earliest=Min("started_at"))["earliest"]
+    if page > 1 and (earliest is None or earliest >= range_end):
+        return None
+    incidents = listed.filter(started_at__gte=range_start, started_at__lt=range_end).order_by(
+        "-started_at", "-id"
+    )
+    by_month: dict[dt.date, list[Incident]] = defaultdict(list)
+    for incident in incidents:
+        by_month[timezone.localdate(incident.started_at).replace(day=1)].append(incident)
+    return {
+        "months": [HistoryMonth(first_day=m, incidents=by_month.get(m, [])) for m in months],
+        "page_number": page,
+        "newer_page": page - 1 if page > 1 else None,
+        "older_page": page + 1 if earliest is not None and earliest < range_start else None,
+    }
