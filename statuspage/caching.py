@@ -12,7 +12,9 @@ reverse proxy absorb a crowd.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from django.conf import settings
@@ -89,18 +91,47 @@ def _from_entry(request: HttpRequest, entry: dict) -> HttpResponse:
     return response
 
 
+class _LocalEntries:
+    """A small per-process copy of recent entries, so a hit costs one read of the version
+    from the shared cache and no unpickling of the page."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, dict] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> dict | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: dict) -> None:
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
 class PublicCacheMiddleware:
     """Serve public GET and HEAD requests from the cache; fill it on a miss."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.local = _LocalEntries()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or not is_cacheable_path(request.path):
             return self.get_response(request)
         version = public_version()
         key = _entry_key(request, version)
-        entry = cache.get(key)
+        entry = self.local.get(key)
+        if entry is None:
+            entry = cache.get(key)
+            if entry is not None:
+                self.local.put(key, entry)
         if entry is not None:
             return _from_entry(request, entry)
 
@@ -126,4 +157,5 @@ class PublicCacheMiddleware:
         headers.setdefault("Cache-Control", public_cache_control())
         entry = {"status": response.status_code, "headers": headers, "body": body}
         cache.set(key, entry, timeout=ENTRY_TTL)
+        self.local.put(key, entry)
         return entry
