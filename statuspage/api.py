@@ -17,6 +17,7 @@ from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.csrf import csrf_exempt
 
 from incidents.models import ACTIVE_MAINTENANCE_STATUSES, Incident, MaintenanceStatus
+from statuspage.caching import public_cache_control
 from statuspage.serializers import (
     LIST_LIMIT,
     Json,
@@ -32,7 +33,6 @@ from statuspage.serializers import (
     serialize_status,
 )
 
-CACHE_CONTROL = "public, max-age=30"
 SAFE_METHODS = ("GET", "HEAD")
 
 
@@ -63,11 +63,12 @@ def conditional_response(
     *,
     content_type: str,
     status: int = 200,
-    cache_control: str = CACHE_CONTROL,
+    cache_control: str | None = None,
 ) -> HttpResponse:
     """A public, shareable response with an ETag from its body; 304 when the client has it.
 
-    HEAD gets the same headers as GET (Content-Length included) and no body.
+    HEAD gets the same headers as GET (Content-Length included) and no body. The cache
+    lifetime is the public site's (PUBLIC_CACHE_MAX_AGE) unless `cache_control` says otherwise.
     """
     etag = quote_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
     if status == 200 and _etag_matches(request, etag):
@@ -78,7 +79,7 @@ def conditional_response(
         )
         response["Content-Length"] = str(len(body))
     response["ETag"] = etag
-    return _share(response, cache_control=cache_control)
+    return _share(response, cache_control=cache_control or public_cache_control())
 
 
 def json_response(request: HttpRequest, payload: Json, *, status: int = 200) -> HttpResponse:

@@ -17,7 +17,6 @@ from statuspage.api import SAFE_METHODS, conditional_response, method_not_allowe
 from statuspage.models import Component, ComponentStatus
 from statuspage.serializers import current_page_status
 
-BADGE_CACHE_CONTROL = "public, max-age=60"
 SVG_CONTENT_TYPE = "image/svg+xml; charset=utf-8"
 # An SVG opened on its own must run nothing, whatever a name contains.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -105,7 +104,6 @@ def _svg_response(request: HttpRequest, svg: str, *, status: int = 200) -> HttpR
         svg.encode(),
         content_type=SVG_CONTENT_TYPE,
         status=status,
-        cache_control=BADGE_CACHE_CONTROL,
     )
     response["Content-Security-Policy"] = SVG_CSP
     return response

@@ -25,7 +25,6 @@ from statuspage.api import SAFE_METHODS, conditional_response, method_not_allowe
 from statuspage.markdown import render_markdown
 
 FEED_LENGTH = 50
-FEED_CACHE_CONTROL = "public, max-age=60"
 
 # Rendered markdown is cached by the text's digest, so an edited text is simply a new key.
 # Bump the version when the markdown rendering changes.
@@ -118,7 +117,6 @@ class HistoryFeed(Feed):
             request,
             feed.content,
             content_type=feed["Content-Type"],
-            cache_control=FEED_CACHE_CONTROL,
         )
         if feed.has_header("Last-Modified"):
             response["Last-Modified"] = feed["Last-Modified"]
