@@ -107,6 +107,7 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["kind", "status"]),
             models.Index(fields=["started_at"]),
+            models.Index(fields=["updated_at"]),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="incident_name_not_empty"),

@@ -343,6 +343,51 @@ def incident_publish(*, incident: Incident, deliver_notifications: bool = True) 
 
 
 @transaction.atomic
+def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -> Incident:
+    """Rename an incident or maintenance, or change an incident's impact (no announcement)."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if not name.strip():
+        raise ValidationError("An incident needs a name.")
+    fields = ["name", "updated_at"]
+    incident.name = name.strip()
+    if impact is not None:
+        allowed = ["maintenance", "none"] if incident.is_maintenance else [
+            "none", "minor", "major", "critical"
+        ]
+        if impact not in allowed:
+            raise ValidationError(f"{impact!r} is not an impact this {incident.kind} can have.")
+        incident.impact = impact
+        fields.append("impact")
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=fields)
+    return incident
+
+
+@transaction.atomic
+def maintenance_reschedule(
+    *, maintenance: Incident, scheduled_for: dt.datetime, scheduled_until: dt.datetime
+) -> Incident:
+    """Move a maintenance's window; once it has started only its end can move."""
+    maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
+    if not maintenance.is_maintenance:
+        raise ValidationError("Only a maintenance has a window.")
+    if maintenance.status == MaintenanceStatus.COMPLETED:
+        raise ValidationError("A completed maintenance cannot be rescheduled.")
+    if scheduled_until <= scheduled_for:
+        raise ValidationError("A maintenance window must end after it starts.")
+    fields = ["scheduled_until", "updated_at"]
+    if maintenance.status == MaintenanceStatus.SCHEDULED:
+        maintenance.scheduled_for = maintenance.started_at = scheduled_for
+        fields += ["scheduled_for", "started_at"]
+    elif scheduled_for != maintenance.scheduled_for:
+        raise ValidationError("A maintenance in progress cannot move its start.")
+    maintenance.scheduled_until = scheduled_until
+    maintenance.updated_at = timezone.now()
+    maintenance.save(update_fields=fields)
+    return maintenance
+
+
+@transaction.atomic
 def incident_save_postmortem(*, incident: Incident, body: str) -> Incident:
     """Save the postmortem's text without publishing it (or edit a published one)."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)

@@ -305,3 +305,33 @@ def test_maintenances_start_and_complete_by_themselves_at_their_window():
     assert maintenance.status == "completed"
     assert manual.status == "scheduled"
     assert db.status == "operational"
+
+
+def test_an_incident_can_be_renamed_and_its_impact_changed():
+    incident = make_incident("Eror rates")
+    services.incident_edit(incident=incident, name="Error rates", impact="critical")
+    incident.refresh_from_db()
+    assert (incident.name, incident.impact) == ("Error rates", "critical")
+    with pytest.raises(ValidationError):
+        services.incident_edit(incident=incident, name="Error rates", impact="maintenance")
+
+
+def test_a_maintenance_can_be_rescheduled_until_it_completes():
+    maintenance = make_maintenance(starts_in=dt.timedelta(days=1))
+    start = maintenance.scheduled_for + dt.timedelta(hours=3)
+    services.maintenance_reschedule(
+        maintenance=maintenance, scheduled_for=start, scheduled_until=start + dt.timedelta(hours=1)
+    )
+    maintenance.refresh_from_db()
+    assert maintenance.scheduled_for == start == maintenance.started_at
+    with pytest.raises(ValidationError):
+        services.maintenance_reschedule(
+            maintenance=maintenance, scheduled_for=start, scheduled_until=start
+        )
+    services.maintenance_complete(maintenance=maintenance)
+    with pytest.raises(ValidationError):
+        services.maintenance_reschedule(
+            maintenance=maintenance,
+            scheduled_for=start,
+            scheduled_until=start + dt.timedelta(hours=2),
+        )
