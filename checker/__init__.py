@@ -1,1 +1,1 @@
-"""The checker: checks on endpoints and upstream status pages, their results, rollups and automation."""
+"""The checker: probes endpoints and upstream pages, keeps results and rollups, acts on outages."""

@@ -213,3 +213,29 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 60.0,
     },
 }
+
+# Checker ---------------------------------------------------------------------------------------
+# Raw probe results are kept this many days; hourly and daily rollups for ever.
+CHECKER_RESULT_RETENTION_DAYS = env_int("CHECKER_RESULT_RETENTION_DAYS", 7)
+# Probes one worker runs at once, and at once against one host (be a polite client).
+CHECKER_MAX_CONCURRENCY = env_int("CHECKER_MAX_CONCURRENCY", 200)
+CHECKER_MAX_PER_HOST = env_int("CHECKER_MAX_PER_HOST", 4)
+# Seconds between beat ticks; each tick claims the checks due before the next one.
+CHECKER_TICK_SECONDS = env_int("CHECKER_TICK_SECONDS", 10)
+for _name in ("CHECKER_RESULT_RETENTION_DAYS", "CHECKER_MAX_CONCURRENCY", "CHECKER_MAX_PER_HOST",
+              "CHECKER_TICK_SECONDS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be a positive integer")
+
+CELERY_TASK_QUEUES = [*CELERY_TASK_QUEUES, Queue("checks")]
+CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "checker.*": {"queue": "checks"}}
+CELERY_BEAT_SCHEDULE |= {
+    "checker-run-due-checks": {
+        "task": "checker.run_due_checks",
+        "schedule": float(CHECKER_TICK_SECONDS),
+        # A tick nobody picked up in time is dropped: the next one claims the same checks.
+        "options": {"expires": CHECKER_TICK_SECONDS},
+    },
+    "checker-roll-up-results": {"task": "checker.roll_up_results", "schedule": 600.0},
+    "checker-prune-results": {"task": "checker.prune_results", "schedule": 3600.0},
+}

@@ -1,0 +1,304 @@
+"""What the checker does to components and incidents, and the rule that keeps it out of staff's way.
+
+It acts only through incidents.services and statuspage.services, with change_reason="checker",
+so the history says who did it and subscribers hear of it like of any other update.
+
+For each component, after its checks have been recorded:
+
+1. While a scheduled maintenance runs on the component, the checker leaves it alone.
+2. If the checker opened the component's open incident and staff have not taken it over, the
+   checker manages it: it posts an update when the status its checks call for changes, and
+   resolves it with the outage's window and duration when every check passes again.
+3. Staff hold the component when an open incident the checker did not open affects it, when
+   staff posted an update to the checker's incident (it is theirs from then on), or when the
+   component's latest status change was made by hand and left it not operational. The checker
+   then changes no status and resolves nothing: on each confirmed change of a check it posts
+   its evidence to the open incident, if any, as an update with notifications off.
+4. Otherwise, on a confirmed failure it opens an incident (public or draft, per check) that
+   sets the component's status, or only sets the status when the check says so. On recovery
+   it restores a status only if the checker set it.
+5. If staff resolve an incident the checker opened while the check still fails, the checker
+   does not reopen it until the check has recovered and failed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from checker import messages
+from checker.models import (
+    AutomatedIncident,
+    Check,
+    CheckState,
+    CheckStateName,
+    CheckTransition,
+    IncidentMode,
+)
+from incidents.models import Incident, IncidentComponent
+from incidents.services import incident_open, incident_post_update, incident_resolve
+from statuspage.models import ChangeReason, Component, ComponentStatus, ComponentStatusChange
+from statuspage.rollup import COMPONENT_STATUS_RANK, worst_component_status
+from statuspage.services import component_set_status
+
+logger = logging.getLogger(__name__)
+
+IMPACT_FOR_STATUS = {
+    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
+    ComponentStatus.PARTIAL_OUTAGE: "major",
+    ComponentStatus.MAJOR_OUTAGE: "critical",
+}
+IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
+QUIET = (ComponentStatus.OPERATIONAL, ComponentStatus.UNDER_MAINTENANCE)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A confirmed change of one check, with the check, for the evidence it gives."""
+
+    check: Check
+    transition: CheckTransition
+
+
+def components_needing_attention(touched: Iterable[int]) -> list[int]:
+    """Components whose checks changed, call for a status, or hold an incident of ours."""
+    ids = set(touched)
+    ids.update(
+        CheckState.objects.filter(owner__is_active=True)
+        .exclude(desired_status=ComponentStatus.OPERATIONAL)
+        .values_list("owner__component_id", flat=True)
+    )
+    ids.update(
+        AutomatedIncident.objects.filter(incident__in=Incident.objects.unresolved()).values_list(
+            "component_id", flat=True
+        )
+    )
+    return sorted(ids)
+
+
+def components_reconcile(
+    component_ids: Iterable[int], *, seen: Mapping[int, Sequence[Seen]] | None = None
+) -> dict[int, str]:
+    """Reconcile each component in its own transaction; one failure does not stop the rest."""
+    seen = seen or {}
+    done = {}
+    for component_id in component_ids:
+        try:
+            done[component_id] = component_reconcile(
+                component_id=component_id, seen=seen.get(component_id, ())
+            )
+        except Exception:
+            logger.exception("could not reconcile component %s with its checks", component_id)
+            done[component_id] = "failed"
+    return done
+
+
+@transaction.atomic
+def component_reconcile(*, component_id: int, seen: Sequence[Seen] = ()) -> str:
+    """Bring one component's status and incident in line with its checks (see the module's rule).
+
+    Returns a word for what it did, for logs and tests.
+    """
+    component = Component.objects.select_for_update().get(pk=component_id)
+    pairs = [
+        (check, check.state)
+        for check in Check.objects.active().filter(component=component).select_related("state")
+        if hasattr(check, "state")
+    ]
+    desired = worst_component_status(state.desired_status for _, state in pairs)
+    failing = [(c, s) for c, s in pairs if s.desired_status not in QUIET]
+
+    if Incident.objects.maintenance_active().filter(affected__component=component).exists():
+        return "maintenance"
+    ours = AutomatedIncident.objects.filter(component=component).select_related("incident").first()
+    ours_open = ours if ours is not None and ours.incident.is_open else None
+    latest = (
+        ComponentStatusChange.objects.filter(component=component)
+        .order_by("-changed_at", "-id")
+        .first()
+    )
+    changed_by_hand = latest is not None and latest.reason == ChangeReason.MANUAL
+    if ours_open is not None:
+        taken_over = (
+            changed_by_hand or ours_open.incident.updates.count() > ours_open.updates_posted
+        )
+        if not taken_over:
+            return _manage(component, ours_open, desired=desired, pairs=pairs, failing=failing)
+
+    staff_incident = (
+        Incident.objects.unresolved()
+        .filter(affected__component=component)
+        .exclude(pk=ours_open.incident_id if ours_open else None)
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    if (
+        ours_open is not None
+        or staff_incident is not None
+        or (changed_by_hand and component.status != ComponentStatus.OPERATIONAL)
+    ):
+        target = ours_open.incident if ours_open is not None else staff_incident
+        if target is not None and seen:
+            _post_evidence(target, seen, ours=ours_open)
+        return "held by staff"
+    return _act_alone(
+        component, desired=desired, pairs=pairs, failing=failing, last_ours=ours, latest=latest
+    )
+
+
+def _recovered_at(pairs: Sequence[tuple[Check, CheckState]]) -> dt.datetime:
+    times = [s.state_since for _, s in pairs if s.state == CheckStateName.UP and s.state_since]
+    return max(times) if times else timezone.now()
+
+
+def _failure_text(failing: Sequence[tuple[Check, CheckState]]) -> str:
+    return "\n\n".join(messages.failure_sentence(check, state) for check, state in failing)
+
+
+def _manage(
+    component: Component,
+    ours: AutomatedIncident,
+    *,
+    desired: str,
+    pairs: Sequence[tuple[Check, CheckState]],
+    failing: Sequence[tuple[Check, CheckState]],
+) -> str:
+    incident = ours.incident
+    if desired in QUIET:
+        end = max(_recovered_at(pairs), ours.problem_since)
+        incident_resolve(
+            incident=incident,
+            body=messages.resolution(start=ours.problem_since, end=end, causes=[ours.cause]),
+            resolved_at=end,
+            change_reason=ChangeReason.CHECKER,
+        )
+        _count_update(ours)
+        return "resolved"
+    held = (
+        IncidentComponent.objects.filter(incident=incident, component=component)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if held == desired:
+        return "unchanged"
+    impact = IMPACT_FOR_STATUS[desired]
+    incident_post_update(
+        incident=incident,
+        status=incident.status,
+        body=_failure_text(failing),
+        component_statuses={component: desired},
+        impact=impact if IMPACT_RANK[impact] > IMPACT_RANK.get(incident.impact, 0) else None,
+        change_reason=ChangeReason.CHECKER,
+    )
+    _count_update(ours)
+    return "updated"
+
+
+def _count_update(ours: AutomatedIncident, by: int = 1) -> None:
+    AutomatedIncident.objects.filter(pk=ours.pk).update(updates_posted=ours.updates_posted + by)
+    ours.updates_posted += by
+
+
+def _post_evidence(
+    incident: Incident, seen: Sequence[Seen], *, ours: AutomatedIncident | None
+) -> None:
+    lines = [
+        messages.evidence(
+            item.check,
+            to_state=item.transition.to_state,
+            at=item.transition.at,
+            reason=item.transition.reason,
+        )
+        for item in seen
+        if item.transition.from_state != CheckStateName.UNKNOWN
+        or item.transition.to_state != CheckStateName.UP
+    ]
+    if not lines:
+        return
+    incident_post_update(
+        incident=incident,
+        status=incident.status,
+        body="\n\n".join(lines),
+        deliver_notifications=False,
+        change_reason=ChangeReason.CHECKER,
+    )
+    if ours is not None:
+        _count_update(ours)
+
+
+def _incident_mode(failing: Sequence[tuple[Check, CheckState]]) -> str:
+    modes = {check.incident_mode for check, _ in failing}
+    for mode in (IncidentMode.PUBLISH, IncidentMode.DRAFT):
+        if mode in modes:
+            return mode
+    return IncidentMode.STATUS_ONLY
+
+
+def _act_alone(
+    component: Component,
+    *,
+    desired: str,
+    pairs: Sequence[tuple[Check, CheckState]],
+    failing: Sequence[tuple[Check, CheckState]],
+    last_ours: AutomatedIncident | None,
+    latest: ComponentStatusChange | None,
+) -> str:
+    set_by_checker = latest is not None and latest.reason == ChangeReason.CHECKER
+    if desired in QUIET:
+        if component.status != desired and (
+            set_by_checker or component.status == ComponentStatus.OPERATIONAL
+        ):
+            component_set_status(
+                component=component,
+                status=desired,
+                reason=ChangeReason.CHECKER,
+                at=_recovered_at(pairs) if desired == ComponentStatus.OPERATIONAL else None,
+                note="The upstream page reports maintenance."
+                if desired == ComponentStatus.UNDER_MAINTENANCE
+                else "Checks pass again.",
+            )
+            return "restored"
+        return "ok"
+    started = min(s.problem_since or s.state_since or timezone.now() for _, s in failing)
+    if (
+        last_ours is not None
+        and not last_ours.incident.is_open
+        and last_ours.problem_since >= started
+    ):
+        return "closed by staff"
+    mode = _incident_mode(failing)
+    if mode == IncidentMode.STATUS_ONLY:
+        if component.status == desired:
+            return "unchanged"
+        component_set_status(
+            component=component,
+            status=desired,
+            reason=ChangeReason.CHECKER,
+            at=started,
+            note=_failure_text(failing)[:500],
+        )
+        return "status set"
+    incident = incident_open(
+        name=messages.incident_name(component, desired),
+        impact=IMPACT_FOR_STATUS[desired],
+        body=_failure_text(failing),
+        component_statuses={component: desired},
+        started_at=started,
+        is_draft=mode == IncidentMode.DRAFT,
+        change_reason=ChangeReason.CHECKER,
+    )
+    worst_first = sorted(failing, key=lambda pair: -COMPONENT_STATUS_RANK[pair[1].desired_status])
+    AutomatedIncident.objects.create(
+        incident=incident,
+        component=component,
+        problem_since=started,
+        cause="; ".join(messages.failure_cause(check, state) for check, state in worst_first)[
+            :1000
+        ],
+    )
+    return "opened"

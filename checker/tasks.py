@@ -1,0 +1,20 @@
+"""Celery tasks of the checker, on the "checks" queue: thin wrappers that call the services."""
+
+from celery import shared_task
+
+from checker import rollups, services
+
+
+@shared_task(name="checker.run_due_checks", ignore_result=True)
+def run_due_checks() -> int:
+    return services.checks_run_due()
+
+
+@shared_task(name="checker.roll_up_results", ignore_result=True)
+def roll_up_results() -> dict[str, int]:
+    return rollups.rollups_advance()
+
+
+@shared_task(name="checker.prune_results", ignore_result=True)
+def prune_results() -> int:
+    return rollups.results_prune()

@@ -1,0 +1,40 @@
+"""Public views of the checker: a component's response-time chart as SVG, drawn from rollups."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_safe
+
+from checker.charts import DEFAULT_RANGE, RANGES, response_time_chart
+from checker.models import Check, CheckKind
+from statuspage.models import Component
+
+# Kinds whose latency means something to a visitor (an upstream page's latency does not).
+CHARTED_KINDS = [CheckKind.HTTP, CheckKind.TCP, CheckKind.TLS]
+CACHE_CONTROL = "public, max-age=300"
+
+
+def render_chart(checks: list[Check], range_key: str) -> HttpResponse:
+    chart = response_time_chart(checks, range_key=range_key)
+    body = render_to_string("checker/response_time.svg", {"chart": chart})
+    response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@require_safe
+def component_response_time(request: HttpRequest, public_id: str) -> HttpResponse:
+    """/components/<public_id>/response-time.svg?range=24h|7d|90d"""
+    component = get_object_or_404(Component.objects.public(), public_id=public_id)
+    range_key = request.GET.get("range", DEFAULT_RANGE)
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    checks = list(
+        Check.objects.active().filter(component=component, kind__in=CHARTED_KINDS).order_by("pk")
+    )
+    response = render_chart(checks, range_key)
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

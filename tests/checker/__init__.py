@@ -1,0 +1,1 @@
+"""Helpers for the checker's tests: local servers and certificates."""
