@@ -69,10 +69,28 @@ class IncidentLink:
     is_maintenance: bool
 
 
+@dataclass(frozen=True, slots=True)
+class DayCell:
+    """One day of an uptime bar as printed; its date texts are worked out once per date, not
+    once per component (the bars of a large page hold thousands of days)."""
+
+    iso_date: str
+    label: str
+    level: str
+    summary: str
+    incidents: list[IncidentLink]
+
+
+@dataclass
+class UptimeRow:
+    bar: UptimeBar
+    cells: list[DayCell]
+
+
 @dataclass
 class ComponentEntry:
     component: Component
-    uptime: UptimeBar | None = None
+    uptime: UptimeRow | None = None
     is_group = False
 
 
@@ -117,12 +135,17 @@ def _listed_incidents() -> QuerySet[Incident]:
     return Incident.objects.public().defer("postmortem_body")
 
 
-def _not_upcoming() -> Q:
-    """Leaves out maintenances that have not started: they belong to the future, not history."""
-    return ~Q(kind=Kind.MAINTENANCE, status=MaintenanceStatus.SCHEDULED)
+def _not_upcoming(prefix: str = "") -> Q:
+    """Leaves out maintenances that have not started: they belong to the future, not history.
+
+    `prefix` reaches the incident through a relation, e.g. "incident__".
+    """
+    return ~Q(**{f"{prefix}kind": Kind.MAINTENANCE, f"{prefix}status": MaintenanceStatus.SCHEDULED})
 
 
-def _summary(incident: Incident, components: list[AffectedComponent] | None = None) -> IncidentSummary:
+def _summary(
+    incident: Incident, components: list[AffectedComponent] | None = None
+) -> IncidentSummary:
     latest = incident.latest_updates[0] if incident.latest_updates else None
     return IncidentSummary(incident=incident, latest_update=latest, components=components or [])
 
@@ -146,11 +169,14 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
     )
     bars = uptime_bars(showcased, rows, days=UPTIME_DAYS, now=now)
     _attach_bar_incidents(bars, first_day=first_day, now=now)
+    rows_by_pk = _uptime_rows(bars)
     for entry in _flatten(entries):
-        entry.uptime = bars.get(entry.component.pk)
+        entry.uptime = rows_by_pk.get(entry.component.pk)
 
     first_past_day = today - dt.timedelta(days=PAST_INCIDENT_DAYS - 1)
-    listed = _home_incidents(by_pk, order=[c.pk for c in shown], since=day_start(first_past_day), now=now)
+    listed = _home_incidents(
+        by_pk, order=[c.pk for c in shown], since=day_start(first_past_day), now=now
+    )
     active = [s for s in listed if s.incident.kind == Kind.INCIDENT and s.incident.is_open]
     running = [s for s in listed if s.incident.kind == Kind.MAINTENANCE and s.incident.is_open]
     upcoming = sorted(
@@ -214,9 +240,7 @@ def _component_entries(
         shown = [ComponentEntry(c) for c in members if visible(c)]
         if shown:
             status = worst_component_status(c.status for c in members)
-            keyed.append(
-                ((group.position, group.name, group.pk), GroupEntry(group, shown, status))
-            )
+            keyed.append(((group.position, group.name, group.pk), GroupEntry(group, shown, status)))
     for component in loose:
         if visible(component):
             keyed.append(
@@ -271,6 +295,20 @@ def _home_incidents(
     return summaries
 
 
+def _uptime_rows(bars: dict[int, UptimeBar]) -> dict[int, UptimeRow]:
+    texts: dict[dt.date, tuple[str, str]] = {}
+    rows = {}
+    for pk, bar in bars.items():
+        cells = []
+        for day in bar.days:
+            iso_date, label = texts.get(day.date) or texts.setdefault(
+                day.date, (day.date.isoformat(), f"{day.date:%b} {day.date.day}, {day.date.year}")
+            )
+            cells.append(DayCell(iso_date, label, day.level, day.summary, day.incidents))
+        rows[pk] = UptimeRow(bar=bar, cells=cells)
+    return rows
+
+
 def _attach_bar_incidents(
     bars: dict[int, UptimeBar], *, first_day: dt.date, now: dt.datetime
 ) -> None:
@@ -281,14 +319,12 @@ def _attach_bar_incidents(
     window_start = day_start(first_day)
     rows = (
         IncidentComponent.objects.filter(
+            _not_upcoming("incident__"),
             component_id__in=list(bars),
             incident__is_draft=False,
             incident__started_at__lte=now,
         )
         .filter(Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=window_start))
-        .exclude(
-            incident__kind=Kind.MAINTENANCE, incident__status=MaintenanceStatus.SCHEDULED
-        )
         .order_by("incident__started_at", "incident_id")
         .values_list(
             "component_id",
