@@ -142,13 +142,15 @@ def build_large(
     *,
     groups: int = 8,
     components: int = 60,
+    per_group: int = 7,
     incidents: int = 2000,
     days: int = 730,
     open_incidents: int = 1,
     seed: int = 1,
 ) -> None:
-    """Many components and a long history, for benchmarks: `incidents` incidents spread over
-    `days` days (the newest `open_incidents` still open), and one upcoming maintenance.
+    """Many components and a long history, for benchmarks: up to `per_group` components in
+    each of `groups` groups, the rest of the `components` ungrouped; `incidents` incidents
+    spread over `days` days (the newest `open_incidents` still open); one upcoming maintenance.
 
     Incidents that ended before the page's 90-day window are entered with incident_backfill
     (about a seventh of the queries of playing every update); the newer ones are played
@@ -156,7 +158,7 @@ def build_large(
     """
     rng = random.Random(seed)
     since = moment(days + 1, 0)
-    made = _large_components(groups=groups, count=components, since=since)
+    made = _large_components(groups=groups, per_group=per_group, count=components, since=since)
     now = timezone.now().replace(second=0, microsecond=0)
     archive_before = now - dt.timedelta(days=ARCHIVE_AFTER_DAYS)
     first = since + dt.timedelta(hours=1)
@@ -190,14 +192,15 @@ def build_large(
     play(stories)
 
 
-def _large_components(*, groups: int, count: int, since: dt.datetime) -> list[Component]:
+def _large_components(
+    *, groups: int, per_group: int, count: int, since: dt.datetime
+) -> list[Component]:
     made: list[Component] = []
     grouped = [
         (ComponentGroup.objects.create(name=name, position=index), names)
         for index, (name, names) in enumerate(_LARGE_GROUPS[:groups], start=1)
     ]
-    per_group = min(len(names) for _, names in grouped) if grouped else 0
-    for position in range(per_group):
+    for position in range(min([per_group, *(len(names) for _, names in grouped)])):
         for group, names in grouped:
             if len(made) < count:
                 made.append(
