@@ -1,1 +1,2 @@
-"""Subscribers, the notification outbox's fan-out, deliveries, and the email and webhook transports."""
+"""Subscribers, the fan-out of outbox events into deliveries, and the email and webhook
+transports."""

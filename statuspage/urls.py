@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("statuspage.api_urls")),
+    path("subscriptions/", include("notifications.urls")),
     path("", include("statuspage.feed_urls")),
     path("", include("statuspage.site_urls")),
 ]

@@ -1,0 +1,473 @@
+"""Staff admin for subscribers, deliveries and the notification events: who gets what, what
+went out, what failed and why; resending, CSV import and export, and the email preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from incidents.models import EventKind, Incident
+from notifications import csvio, services, subscriptions
+from notifications.emails import event_email
+from notifications.models import (
+    Delivery,
+    DeliveryStatus,
+    NotificationEvent,
+    Subscriber,
+    SubscriberKind,
+)
+from statuspage.serializers import with_serialization_prefetches
+
+HISTORY_ROWS = 20
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+def _deliveries_url(**filters: object) -> str:
+    query = "&".join(f"{key}={value}" for key, value in filters.items())
+    return reverse("admin:notifications_delivery_changelist") + (f"?{query}" if query else "")
+
+
+def _resend(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, deliveries: QuerySet[Delivery]
+) -> None:
+    count = services.deliveries_resend(deliveries=deliveries)
+    if count:
+        modeladmin.message_user(
+            request, f"{count} failed or cancelled deliveries queued again.", messages.SUCCESS
+        )
+    else:
+        modeladmin.message_user(
+            request, "Nothing to resend: none of them failed or was cancelled.", messages.WARNING
+        )
+
+
+# Subscribers
+
+
+class WebhookAddForm(forms.ModelForm):
+    """Staff add webhook endpoints; email addresses subscribe themselves (double opt-in) or
+    come in through the CSV import."""
+
+    url = forms.URLField(
+        label="Webhook URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where to POST the JSON messages (https:// recommended).",
+    )
+
+    class Meta:
+        model = Subscriber
+        fields = ["url", "components"]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", help_text='A header line with at least an "email" column.'
+    )
+    confirmed = forms.BooleanField(
+        required=False,
+        label="These people already confirmed their subscription elsewhere",
+        help_text="Otherwise each new address gets a confirmation email first.",
+    )
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB; split it into parts.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(
+                "The file is not UTF-8 text; save it as CSV UTF-8."
+            ) from None
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("active", "Active"),
+            ("unconfirmed", "Waiting for confirmation"),
+            ("unsubscribed", "Unsubscribed"),
+            ("disabled", "Disabled"),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Subscriber]
+    ) -> QuerySet[Subscriber]:
+        value = self.value()
+        if value == "active":
+            return queryset.active()
+        if value == "unconfirmed":
+            return queryset.filter(confirmed_at__isnull=True)
+        if value == "unsubscribed":
+            return queryset.filter(unsubscribed_at__isnull=False)
+        if value == "disabled":
+            return queryset.filter(disabled_at__isnull=False)
+        return queryset
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = [
+        "address",
+        "kind",
+        "state_label",
+        "followed",
+        "created_at",
+        "consecutive_failures",
+    ]
+    list_filter = ["kind", StateFilter]
+    search_fields = ["email", "url"]
+    ordering = ["-created_at", "-id"]
+    filter_horizontal = ["components"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ["export_csv", "resend_failed", "enable", "unsubscribe"]
+    change_list_template = "notifications/admin/subscriber_change_list.html"
+    readonly_fields = [
+        "kind",
+        "email",
+        "secret",
+        "state_label",
+        "disabled_reason",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "disabled_at",
+        "consecutive_failures",
+        "delivery_history",
+    ]
+
+    def get_fields(self, request: HttpRequest, obj: Subscriber | None = None) -> list[str]:
+        if obj is None:
+            return ["url", "components"]
+        editable = ["url", "components"] if obj.kind == SubscriberKind.WEBHOOK else ["components"]
+        shown = [
+            f for f in self.readonly_fields if f != "secret" or obj.kind == SubscriberKind.WEBHOOK
+        ]
+        return shown[:2] + editable + shown[2:]
+
+    def get_form(self, request: HttpRequest, obj: Subscriber | None = None, **kwargs: Any) -> type:
+        if obj is None:
+            kwargs["form"] = WebhookAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Subscriber | None = None) -> list[str]:
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(
+        self, request: HttpRequest, obj: Subscriber, form: forms.ModelForm, change: bool
+    ) -> None:
+        if not change:
+            obj.kind = SubscriberKind.WEBHOOK
+            obj.confirmed_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
+        return super().get_queryset(request).annotate(followed_count=Count("components"))
+
+    @admin.display(description="state")
+    def state_label(self, subscriber: Subscriber) -> str:
+        return {
+            "active": "Active",
+            "unconfirmed": "Waiting for confirmation",
+            "unsubscribed": "Unsubscribed",
+            "disabled": "Disabled",
+        }[subscriber.state]
+
+    @admin.display(description="components", ordering="followed_count")
+    def followed(self, subscriber: Subscriber) -> str:
+        count = getattr(subscriber, "followed_count", None)
+        if count is None:
+            count = subscriber.components.count()
+        return f"{count} chosen" if count else "All"
+
+    @admin.display(description="recent deliveries")
+    def delivery_history(self, subscriber: Subscriber) -> SafeString | str:
+        deliveries = list(
+            subscriber.deliveries.select_related("event__incident").order_by("-id")[:HISTORY_ROWS]
+        )
+        if not deliveries:
+            return "None yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(d.created_at).strftime("%Y-%m-%d %H:%M"),
+                    f"{d.event.get_kind_display()}: {d.event.incident or ''}",
+                    d.get_status_display(),
+                    d.attempts,
+                    d.last_error or "",
+                )
+                for d in deliveries
+            ),
+        )
+        return format_html(
+            '<table class="notifications-history"><thead><tr><th>Created</th><th>Event</th>'
+            "<th>Status</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>{}</tbody>"
+            '</table><p><a href="{}">All deliveries of this subscriber</a></p>',
+            rows,
+            _deliveries_url(subscriber__id__exact=subscriber.pk),
+        )
+
+    @admin.action(description="Export the selected subscribers as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
+        body = csvio.subscribers_export(queryset.prefetch_related("components").order_by("id"))
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
+        return response
+
+    @admin.action(description="Resend their failed deliveries")
+    def resend_failed(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        _resend(self, request, Delivery.objects.filter(subscriber__in=queryset))
+
+    @admin.action(description="Enable again (after fixing the address or endpoint)")
+    def enable(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        count = 0
+        for subscriber in queryset.filter(disabled_at__isnull=False):
+            subscriptions.subscriber_enable(subscriber=subscriber)
+            count += 1
+        self.message_user(request, f"{count} subscribers enabled again.", messages.SUCCESS)
+
+    @admin.action(description="Unsubscribe")
+    def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        count = sum(subscriptions.subscription_leave(subscriber=s) for s in queryset)
+        self.message_user(request, f"{count} subscribers unsubscribed.", messages.SUCCESS)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="notifications_subscriber_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:notifications_subscriber_changelist"))
+        report = None
+        if request.method == "POST":
+            form = ImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                report = csvio.subscribers_import(
+                    text=form.cleaned_data["file"], confirmed=form.cleaned_data["confirmed"]
+                )
+                if not report.errors:
+                    self.message_user(
+                        request,
+                        f"Imported {report.created} subscribers; {report.already_there} were "
+                        f"already there; {report.webhooks_skipped} webhook lines skipped.",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:notifications_subscriber_changelist")
+                    )
+        else:
+            form = ImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import subscribers",
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "notifications/admin/import.html", context)
+
+
+# Deliveries
+
+
+class EventKindFilter(admin.SimpleListFilter):
+    title = "event"
+    parameter_name = "event_kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(EventKind.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
+        return queryset.filter(event__kind=self.value()) if self.value() else queryset
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "subscriber",
+        "event",
+        "channel",
+        "status",
+        "attempts",
+        "sent_at",
+        "next_attempt_at",
+        "error",
+    ]
+    list_filter = ["status", "channel", EventKindFilter]
+    search_fields = ["subscriber__email", "subscriber__url", "last_error"]
+    list_select_related = ["subscriber", "event"]
+    actions = ["resend"]
+    list_per_page = 100
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    @admin.display(description="last error")
+    def error(self, delivery: Delivery) -> str:
+        return delivery.last_error[:120]
+
+    @admin.action(
+        description="Resend the selected failed or cancelled deliveries", permissions=["view"]
+    )
+    def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        _resend(self, request, queryset)
+
+
+# Events
+
+
+@admin.register(NotificationEvent)
+class NotificationEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "incident",
+        "processed_at",
+        "pending",
+        "sent",
+        "failed",
+        "cancelled",
+        "preview",
+    ]
+    list_filter = ["kind"]
+    list_select_related = ["incident"]
+    actions = ["resend_failed"]
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationEvent]:
+        def count(*statuses: str) -> Count:
+            return Count("deliveries", filter=Q(deliveries__status__in=statuses))
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_count=count(DeliveryStatus.PENDING, DeliveryStatus.SENDING),
+                sent_count=count(DeliveryStatus.SENT),
+                failed_count=count(DeliveryStatus.FAILED),
+                cancelled_count=count(DeliveryStatus.CANCELLED),
+            )
+        )
+
+    def _count_link(self, event: NotificationEvent, count: int, status: str) -> SafeString | int:
+        if not count:
+            return 0
+        return format_html(
+            '<a href="{}">{}</a>',
+            _deliveries_url(event__id__exact=event.pk, status__exact=status),
+            count,
+        )
+
+    @admin.display(description="pending", ordering="pending_count")
+    def pending(self, event: NotificationEvent) -> SafeString | int:
+        return self._count_link(event, event.pending_count, DeliveryStatus.PENDING)
+
+    @admin.display(description="sent", ordering="sent_count")
+    def sent(self, event: NotificationEvent) -> SafeString | int:
+        return self._count_link(event, event.sent_count, DeliveryStatus.SENT)
+
+    @admin.display(description="failed", ordering="failed_count")
+    def failed(self, event: NotificationEvent) -> SafeString | int:
+        return self._count_link(event, event.failed_count, DeliveryStatus.FAILED)
+
+    @admin.display(description="cancelled", ordering="cancelled_count")
+    def cancelled(self, event: NotificationEvent) -> SafeString | int:
+        return self._count_link(event, event.cancelled_count, DeliveryStatus.CANCELLED)
+
+    @admin.display(description="email")
+    def preview(self, event: NotificationEvent) -> SafeString | str:
+        if event.incident_id is None:
+            return ""
+        url = reverse("admin:notifications_email_preview", args=[event.incident_id])
+        return format_html('<a href="{}">Preview</a>', url)
+
+    @admin.action(
+        description="Resend the failed deliveries of the selected events", permissions=["view"]
+    )
+    def resend_failed(self, request: HttpRequest, queryset: QuerySet[NotificationEvent]) -> None:
+        _resend(self, request, Delivery.objects.filter(event__in=queryset))
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "preview/<int:incident_id>/",
+                self.admin_site.admin_view(self.preview_view),
+                name="notifications_email_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        """The email subscribers get for the incident's latest update, as it would be sent now."""
+        incident = get_object_or_404(
+            with_serialization_prefetches(Incident.objects.all()), pk=incident_id
+        )
+        kind = preview_kind(incident)
+        content = event_email(kind=kind, incident=incident, update_id=None)
+        sample = Subscriber(
+            public_id="preview", kind=SubscriberKind.EMAIL, email="subscriber@example.com"
+        )
+        message = content.for_subscriber(sample, delivery_id=0)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Email preview: {incident.name}",
+            "incident": incident,
+            "kind_label": EventKind(kind).label,
+            "message": message,
+            "headers": [
+                (name, message.extra_headers[name])
+                for name in ("List-Unsubscribe", "List-Unsubscribe-Post")
+            ],
+            "text": message.body,
+            "html": message.alternatives[0][0],
+        }
+        return TemplateResponse(request, "notifications/admin/preview.html", context)
+
+
+def preview_kind(incident: Incident) -> str:
+    """The event the incident's latest update would be announced as."""
+    first = incident.updates.count() <= 1
+    if incident.is_maintenance:
+        return EventKind.MAINTENANCE_SCHEDULED if first else EventKind.MAINTENANCE_UPDATED
+    return EventKind.INCIDENT_CREATED if first else EventKind.INCIDENT_UPDATED

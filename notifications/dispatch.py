@@ -1,0 +1,37 @@
+"""Enqueueing notification tasks: only after the transaction commits, never failing the caller.
+
+When the broker is down the work is not lost: the outbox event, the pending deliveries or the
+requested notice are rows in the database, and the sweeper on Celery beat enqueues them again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def publish(task_name: str, *args: Any) -> bool:
+    """Send one of notifications.tasks to the broker now; log and return False if the broker
+    cannot take it."""
+    from notifications import tasks
+
+    task = getattr(tasks, task_name)
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # the broker's client raises many kinds; every one means "not queued"
+        logger.warning(
+            "Could not enqueue %s%r; the notifications sweeper will pick the work up",
+            task_name,
+            args,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def publish_after_commit(task_name: str, *args: Any) -> None:
+    transaction.on_commit(lambda: publish(task_name, *args))

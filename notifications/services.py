@@ -1,0 +1,497 @@
+"""Fan-out and sending: outbox events become deliveries, workers claim and send them, and the
+sweeper picks up whatever a crashed worker or a broker outage left behind.
+
+Exactly once, step by step:
+
+- An event is fanned out inside one transaction that starts with a compare-and-swap on its
+  `processed_at`; a second worker finds it taken, a crashed one rolls back and leaves it to
+  the sweeper. Deliveries are unique per (event, subscriber), so no repeat can double them.
+- A worker claims a batch of due deliveries by moving them from pending to sending under a
+  fresh claim token, and records each message as sent (or failed) the moment the other side
+  has taken it, before sending the next one. A worker killed mid-batch leaves the rest of its
+  claim in `sending`; once the claim has timed out the sweeper hands those rows back, and the
+  ones already recorded as sent are never sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from incidents.models import EventKind, Incident, OutboxEvent
+from notifications import dispatch, payloads, tokens
+from notifications.emails import EventEmail, event_email
+from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
+from notifications.transports import (
+    EmailTransport,
+    TransportError,
+    WebhookTransport,
+    webhook_signature,
+)
+from statuspage.models import Component
+from statuspage.rollup import PageStatus
+from statuspage.serializers import current_page_status, with_serialization_prefetches
+
+logger = logging.getLogger(__name__)
+
+# Subscribers read and deliveries inserted per round trip during a fan-out.
+FAN_OUT_CHUNK = 1000
+# Send tasks the sweeper enqueues at most per channel and run.
+SWEEP_MAX_TASKS = 100
+CHANNELS = [SubscriberKind.EMAIL, SubscriberKind.WEBHOOK]
+
+
+def batch_size(channel: str) -> int:
+    if channel == SubscriberKind.EMAIL:
+        return settings.NOTIFY_EMAIL_BATCH_SIZE
+    return settings.NOTIFY_WEBHOOK_BATCH_SIZE
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential backoff: the base delay after the first attempt, doubling, up to the max."""
+    seconds = settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, settings.NOTIFY_RETRY_MAX_SECONDS))
+
+
+def enqueue_sending(channel: str, count: int, *, after_commit: bool = True) -> None:
+    """Enqueue enough send tasks for `count` due deliveries of one channel."""
+    tasks = min(math.ceil(count / batch_size(channel)), SWEEP_MAX_TASKS)
+    for _ in range(tasks):
+        if after_commit:
+            dispatch.publish_after_commit("send_deliveries", channel)
+        else:
+            dispatch.publish("send_deliveries", channel)
+
+
+# Fan-out
+
+
+def event_audience(event: OutboxEvent) -> QuerySet[Subscriber]:
+    """Active subscribers the event concerns: those who follow every component, or one of the
+    public components it is about. Hidden components count for nobody; drafts reach no one;
+    a component's own status change goes to webhooks only (emails tell the incident)."""
+    none = Subscriber.objects.none()
+    if event.kind == EventKind.COMPONENT_STATUS_CHANGED:
+        change = event.status_change
+        if change is None or (event.incident is not None and event.incident.is_draft):
+            return none
+        component_ids = list(
+            Component.objects.public().filter(pk=change.component_id).values_list("pk", flat=True)
+        )
+        if not component_ids:
+            return none
+        kinds = [SubscriberKind.WEBHOOK]
+    else:
+        if event.incident is None or event.incident.is_draft:
+            return none
+        component_ids = list(
+            Component.objects.public()
+            .filter(affected_by__incident=event.incident)
+            .values_list("pk", flat=True)
+        )
+        kinds = CHANNELS
+    return Subscriber.objects.active().filter(kind__in=kinds).following(component_ids)
+
+
+def event_fan_out(*, event_id: int) -> int | None:
+    """Create the deliveries of one outbox event; None if another worker already did.
+
+    The claim and the inserts are one transaction: a worker that dies half-way leaves the
+    event unclaimed for the sweeper, and a concurrent one waits for the claim and finds it gone.
+    """
+    now = timezone.now()
+    counts: Counter[str] = Counter()
+    with transaction.atomic():
+        claimed = OutboxEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
+            processed_at=now
+        )
+        if not claimed:
+            return None
+        event = OutboxEvent.objects.select_related("incident", "status_change").get(pk=event_id)
+        audience = event_audience(event).order_by("pk").values_list("pk", "kind")
+        last_id = 0
+        while True:
+            chunk = list(audience.filter(pk__gt=last_id)[:FAN_OUT_CHUNK])
+            if not chunk:
+                break
+            Delivery.objects.bulk_create(
+                [
+                    Delivery(
+                        event_id=event_id,
+                        subscriber_id=subscriber_id,
+                        channel=kind,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                    for subscriber_id, kind in chunk
+                ],
+                ignore_conflicts=True,
+            )
+            counts.update(kind for _, kind in chunk)
+            last_id = chunk[-1][0]
+        for channel, count in counts.items():
+            enqueue_sending(channel, count)
+    return sum(counts.values())
+
+
+# Claims
+
+
+@dataclass
+class Claim:
+    token: str
+    deliveries: list[Delivery] = field(default_factory=list)
+    renewed_at: float = field(default_factory=time.monotonic)
+
+    def keep_alive(self) -> None:
+        """Push the claim's expiry back when a long batch has used a third of it."""
+        if time.monotonic() - self.renewed_at < settings.NOTIFY_CLAIM_TIMEOUT_SECONDS / 3:
+            return
+        Delivery.objects.filter(claim_token=self.token, status=DeliveryStatus.SENDING).update(
+            claimed_at=timezone.now()
+        )
+        self.renewed_at = time.monotonic()
+
+
+def deliveries_claim(*, channel: str, limit: int, now: dt.datetime | None = None) -> Claim:
+    """Claim up to `limit` due deliveries of one channel, oldest first.
+
+    The conditional update (still pending?) decides which worker gets a row; on PostgreSQL
+    SKIP LOCKED lets concurrent workers pick different rows to begin with.
+    """
+    now = now or timezone.now()
+    claim = Claim(token=uuid.uuid4().hex)
+    for _ in range(3):
+        with transaction.atomic():
+            ids = list(
+                Delivery.objects.due(now)
+                .filter(channel=channel)
+                .order_by("next_attempt_at", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:limit]
+            )
+            if not ids:
+                return claim
+            won = Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(
+                status=DeliveryStatus.SENDING, claim_token=claim.token, claimed_at=now
+            )
+        if won:
+            break
+        # Every row went to another worker between our read and our update: look again.
+    claim.deliveries = list(
+        Delivery.objects.filter(claim_token=claim.token, status=DeliveryStatus.SENDING)
+        .select_related("subscriber")
+        .order_by("id")
+    )
+    return claim
+
+
+def deliveries_release_expired(*, now: dt.datetime | None = None) -> int:
+    """Hand back the claims of workers that stopped mid-batch, counting them as an attempt
+    (so a message that kills its worker every time ends up failed, not retried forever)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_TIMEOUT_SECONDS)
+    expired = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff)
+    note = "The worker stopped while sending; tried again."
+    given_up = expired.filter(attempts__gte=settings.NOTIFY_MAX_ATTEMPTS - 1).update(
+        status=DeliveryStatus.FAILED,
+        claim_token="",
+        claimed_at=None,
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        last_error="The worker stopped while sending, too many times.",
+    )
+    released = expired.update(
+        status=DeliveryStatus.PENDING,
+        claim_token="",
+        claimed_at=None,
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        next_attempt_at=now,
+        last_error=note,
+    )
+    return given_up + released
+
+
+# Recording outcomes
+
+
+def _record_sent(claim: Claim, delivery: Delivery, now: dt.datetime) -> bool:
+    """Mark one delivery sent; False if the claim was lost (expired and taken by the sweeper)."""
+    done = Delivery.objects.filter(
+        pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
+    ).update(
+        status=DeliveryStatus.SENT,
+        sent_at=now,
+        last_attempt_at=now,
+        attempts=F("attempts") + 1,
+        claim_token="",
+        claimed_at=None,
+        last_error="",
+    )
+    if done and delivery.subscriber.consecutive_failures:
+        Subscriber.objects.filter(pk=delivery.subscriber_id).update(consecutive_failures=0)
+    return bool(done)
+
+
+def _record_failure(
+    claim: Claim, delivery: Delivery, error: TransportError, now: dt.datetime
+) -> bool:
+    attempts = delivery.attempts + 1
+    give_up = error.permanent or attempts >= settings.NOTIFY_MAX_ATTEMPTS
+    fields: dict[str, object] = {
+        "attempts": attempts,
+        "last_attempt_at": now,
+        "last_error": error.message[:2000],
+        "claim_token": "",
+        "claimed_at": None,
+    }
+    if give_up:
+        fields["status"] = DeliveryStatus.FAILED
+    else:
+        fields["status"] = DeliveryStatus.PENDING
+        fields["next_attempt_at"] = now + retry_delay(attempts)
+    done = Delivery.objects.filter(
+        pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
+    ).update(**fields)
+    if done and give_up:
+        subscriber_count_failure(subscriber=delivery.subscriber, error=error.message, now=now)
+    return bool(done)
+
+
+def subscriber_count_failure(*, subscriber: Subscriber, error: str, now: dt.datetime) -> None:
+    """One more delivery to this subscriber failed for good; disable it after too many in a row."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    limit = settings.NOTIFY_DISABLE_AFTER_FAILURES
+    Subscriber.objects.filter(
+        pk=subscriber.pk, disabled_at__isnull=True, consecutive_failures__gte=limit
+    ).update(
+        disabled_at=now,
+        disabled_reason=f"{limit} deliveries in a row failed. The last one: {error}"[:2000],
+    )
+
+
+def _record_cancelled(claim: Claim, delivery: Delivery, reason: str) -> None:
+    Delivery.objects.filter(
+        pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
+    ).update(status=DeliveryStatus.CANCELLED, claim_token="", claimed_at=None, last_error=reason)
+
+
+def _inactive_reason(subscriber: Subscriber) -> str | None:
+    if subscriber.is_active:
+        return None
+    return {
+        "disabled": "The subscriber is disabled.",
+        "unsubscribed": "The subscriber unsubscribed.",
+    }.get(subscriber.state, "The subscriber is not confirmed.")
+
+
+# Sending
+
+
+class _Batch:
+    """What every delivery of a claim needs, loaded once: events, public incidents, and for
+    webhooks the page status and the public components of status changes."""
+
+    def __init__(self, deliveries: Iterable[Delivery]) -> None:
+        event_ids = {d.event_id for d in deliveries}
+        self.events = {
+            e.pk: e
+            for e in OutboxEvent.objects.filter(pk__in=event_ids).select_related("status_change")
+        }
+        incident_ids = {e.incident_id for e in self.events.values() if e.incident_id}
+        self.incidents: dict[int, Incident] = {
+            i.pk: i
+            for i in with_serialization_prefetches(
+                Incident.objects.public().filter(pk__in=incident_ids)
+            )
+        }
+        self._emails: dict[int, EventEmail] = {}
+        self._status: PageStatus | None = None
+        self._components: dict[int, Component] | None = None
+
+    def email(self, event: OutboxEvent) -> EventEmail | None:
+        if event.kind == EventKind.COMPONENT_STATUS_CHANGED:
+            return None
+        incident = self.incidents.get(event.incident_id)
+        if incident is None:
+            return None
+        if event.pk not in self._emails:
+            self._emails[event.pk] = event_email(
+                kind=event.kind, incident=incident, update_id=event.update_id
+            )
+        return self._emails[event.pk]
+
+    def page_status(self) -> PageStatus:
+        if self._status is None:
+            self._status = current_page_status()
+        return self._status
+
+    def public_component(self, component_id: int) -> Component | None:
+        if self._components is None:
+            ids = {e.status_change.component_id for e in self.events.values() if e.status_change}
+            self._components = {
+                c.pk: c
+                for c in Component.objects.public().select_related("group").filter(pk__in=ids)
+            }
+        return self._components.get(component_id)
+
+    def webhook_payload(self, event: OutboxEvent, subscriber: Subscriber) -> dict | None:
+        unsubscribe = tokens.unsubscribe_url(subscriber)
+        if event.kind == EventKind.COMPONENT_STATUS_CHANGED:
+            change = event.status_change
+            component = self.public_component(change.component_id) if change else None
+            if component is None:
+                return None
+            return payloads.component_payload(
+                change=change,
+                component=component,
+                status=self.page_status(),
+                unsubscribe_url=unsubscribe,
+            )
+        incident = self.incidents.get(event.incident_id)
+        if incident is None:
+            return None
+        return payloads.incident_payload(
+            incident=incident, status=self.page_status(), unsubscribe_url=unsubscribe
+        )
+
+
+def deliveries_send_batch(*, channel: str, limit: int | None = None) -> int:
+    """Claim one batch of due deliveries of `channel` and send them; returns how many it claimed."""
+    claim = deliveries_claim(channel=channel, limit=limit or batch_size(channel))
+    if not claim.deliveries:
+        return 0
+    batch = _Batch(claim.deliveries)
+    if channel == SubscriberKind.EMAIL:
+        _send_emails(claim, batch)
+    else:
+        _send_webhooks(claim, batch)
+    return len(claim.deliveries)
+
+
+def _send_emails(claim: Claim, batch: _Batch) -> None:
+    with EmailTransport() as transport:
+        for delivery in claim.deliveries:
+            claim.keep_alive()
+            reason = _inactive_reason(delivery.subscriber)
+            content = batch.email(batch.events[delivery.event_id]) if reason is None else None
+            if content is None:
+                _record_cancelled(claim, delivery, reason or "Nothing public left to tell.")
+                continue
+            message = content.for_subscriber(delivery.subscriber, delivery_id=delivery.pk)
+            try:
+                transport.send(message)
+            except TransportError as error:
+                recorded = _record_failure(claim, delivery, error, timezone.now())
+            else:
+                recorded = _record_sent(claim, delivery, timezone.now())
+            if not recorded:
+                logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
+                return
+
+
+def _send_webhooks(claim: Claim, batch: _Batch) -> None:
+    with WebhookTransport() as transport:
+        for delivery in claim.deliveries:
+            claim.keep_alive()
+            subscriber = delivery.subscriber
+            event = batch.events[delivery.event_id]
+            reason = _inactive_reason(subscriber)
+            payload = batch.webhook_payload(event, subscriber) if reason is None else None
+            if payload is None:
+                _record_cancelled(claim, delivery, reason or "Nothing public left to tell.")
+                continue
+            body = json.dumps(payload, separators=(",", ":")).encode()
+            headers = {
+                "X-Statuspage-Signature": webhook_signature(subscriber.secret, body),
+                "X-Statuspage-Event": event.kind,
+                "X-Statuspage-Delivery": str(delivery.pk),
+            }
+            try:
+                transport.post(url=subscriber.url, body=body, headers=headers)
+            except TransportError as error:
+                recorded = _record_failure(claim, delivery, error, timezone.now())
+            else:
+                recorded = _record_sent(claim, delivery, timezone.now())
+            if not recorded:
+                logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
+                return
+
+
+# Staff actions
+
+
+def deliveries_resend(*, deliveries: QuerySet[Delivery]) -> int:
+    """Queue failed or cancelled deliveries again, with a fresh set of attempts."""
+    now = timezone.now()
+    with transaction.atomic():
+        chosen = deliveries.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.CANCELLED])
+        counts = Counter(chosen.values_list("channel", flat=True))
+        chosen.update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        for channel, count in counts.items():
+            enqueue_sending(channel, count)
+    return sum(counts.values())
+
+
+# The sweeper
+
+
+@dataclass
+class SweepResult:
+    released: int = 0
+    fanned_out: int = 0
+    send_tasks: dict[str, int] = field(default_factory=dict)
+    notices: int = 0
+
+
+def outbox_sweep(*, now: dt.datetime | None = None) -> SweepResult:
+    """Pick up what the normal path missed: claims of stopped workers, events never fanned out,
+    deliveries waiting for their retry, subscription notices never sent."""
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.NOTIFY_SWEEP_GRACE_SECONDS)
+    result = SweepResult(released=deliveries_release_expired(now=now))
+
+    stale_events = (
+        OutboxEvent.objects.filter(processed_at__isnull=True, created_at__lte=now - grace)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:500]
+    )
+    for event_id in list(stale_events):
+        if event_fan_out(event_id=event_id) is not None:
+            result.fanned_out += 1
+
+    for channel in CHANNELS:
+        due = (
+            Delivery.objects.due(now)
+            .filter(channel=channel)
+            .filter(Q(attempts__gt=0) | Q(created_at__lte=now - grace))
+            .count()
+        )
+        if due:
+            enqueue_sending(channel, due, after_commit=False)
+            result.send_tasks[channel] = min(math.ceil(due / batch_size(channel)), SWEEP_MAX_TASKS)
+
+    waiting = (
+        Subscriber.objects.exclude(notice="")
+        .filter(notice_requested_at__lte=now - grace)
+        .values_list("pk", flat=True)[:500]
+    )
+    for subscriber_id in list(waiting):
+        dispatch.publish("send_subscriber_notice", subscriber_id)
+        result.notices += 1
+    return result

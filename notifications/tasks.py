@@ -1,0 +1,38 @@
+"""Celery tasks for notifications: thin wrappers that take ids and call the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from django.conf import settings
+
+from incidents.services import maintenance_record_reminders
+from notifications import services, subscriptions
+
+
+@shared_task(name="notifications.fan_out_event", ignore_result=True)
+def fan_out_event(event_id: int) -> None:
+    services.event_fan_out(event_id=event_id)
+
+
+@shared_task(name="notifications.send_deliveries", ignore_result=True)
+def send_deliveries(channel: str) -> None:
+    services.deliveries_send_batch(channel=channel)
+
+
+@shared_task(name="notifications.send_subscriber_notice", ignore_result=True)
+def send_subscriber_notice(subscriber_id: int) -> None:
+    subscriptions.subscriber_send_notice(subscriber_id=subscriber_id)
+
+
+@shared_task(name="notifications.sweep", ignore_result=True)
+def sweep() -> None:
+    services.outbox_sweep()
+
+
+@shared_task(name="notifications.record_maintenance_reminders", ignore_result=True)
+def record_maintenance_reminders() -> None:
+    maintenance_record_reminders(
+        lead_time=dt.timedelta(minutes=settings.NOTIFY_REMINDER_LEAD_MINUTES)
+    )

@@ -1,0 +1,151 @@
+"""How a delivery leaves the building: one small transport per channel.
+
+A transport either returns (the other side took it) or raises TransportError; `permanent` says
+whether trying again later could help.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import smtplib
+import time
+from types import TracebackType
+
+import httpx
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+
+# How much of a webhook receiver's answer is read (for error messages).
+_MAX_ANSWER_BYTES = 4096
+
+
+class TransportError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+def _smtp_text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+class EmailTransport:
+    """Sends a batch of messages over one connection of the configured EMAIL_BACKEND.
+
+    The connection opens with the first message. A recipient the server refuses fails that
+    message only; a broken connection fails the rest of the batch at once (the deliveries are
+    retried later) instead of waiting for a dead server once per message.
+    """
+
+    def __init__(self) -> None:
+        self._connection = None
+        self._broken: TransportError | None = None
+
+    def __enter__(self) -> EmailTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> None:
+        if self._broken is not None:
+            raise self._broken
+        try:
+            if self._connection is None:
+                self._connection = get_connection(fail_silently=False)
+                self._connection.open()
+            self._connection.send_messages([message])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reason = next(iter(error.recipients.values()))
+            raise TransportError(
+                f"The mail server refused the recipient: {code} {_smtp_text(reason)}"
+            ) from None
+        except smtplib.SMTPResponseException as error:
+            reason = _smtp_text(error.smtp_error)
+            raise TransportError(
+                f"The mail server refused the message: {error.smtp_code} {reason}"
+            ) from None
+        except (smtplib.SMTPException, OSError) as error:
+            self._broken = TransportError(
+                f"Could not talk to the mail server: {error or type(error).__name__}"
+            )
+            self.close()
+            raise self._broken from None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = None
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """The X-Statuspage-Signature header: HMAC-SHA256 of the raw body, hex, with its scheme."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookTransport:
+    """POSTs JSON over one HTTP client (connections are reused per host) for a batch.
+
+    A 2xx answer within the timeout counts as delivered. 408, 425, 429 and 5xx answers,
+    timeouts and connection errors are worth retrying; other answers (4xx, redirects) are not.
+    """
+
+    def __init__(self) -> None:
+        self.timeout = float(settings.NOTIFY_WEBHOOK_TIMEOUT)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,
+            headers={"User-Agent": f"{settings.STATUSPAGE_NAME} webhooks"},
+        )
+
+    def __enter__(self) -> WebhookTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def post(self, *, url: str, body: bytes, headers: dict[str, str]) -> None:
+        deadline = time.monotonic() + self.timeout
+        try:
+            with self._client.stream(
+                "POST", url, content=body, headers={"Content-Type": "application/json", **headers}
+            ) as response:
+                answer = b""
+                for chunk in response.iter_bytes():
+                    answer += chunk
+                    if len(answer) >= _MAX_ANSWER_BYTES or time.monotonic() > deadline:
+                        break
+        except httpx.TimeoutException:
+            raise TransportError(f"No answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as error:
+            raise TransportError(
+                f"Could not reach the endpoint: {error or type(error).__name__}"
+            ) from None
+        if time.monotonic() > deadline:
+            raise TransportError(f"No complete answer within {self.timeout:g} s")
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        retryable = status in (408, 425, 429) or status >= 500
+        excerpt = answer[:200].decode(errors="replace").strip()
+        message = f"HTTP {status} {response.reason_phrase}".strip()
+        raise TransportError(
+            f"{message}: {excerpt}" if excerpt else message, permanent=not retryable
+        )
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,183 @@
+"""Public subscription pages: subscribe, confirm, manage, unsubscribe, and the webhook docs.
+
+Views route: they check the form, the rate limits and the signed token, then call a service.
+Nothing here sends mail or talks to the network; the services enqueue that for the workers.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from notifications import ratelimit, subscriptions, tokens
+from notifications.forms import ComponentsForm, SubscribeForm, component_choices
+from notifications.payloads import documentation_url
+from statuspage.models import Component
+
+_FORM_PARTIAL = "notifications/_subscribe_form.html"
+
+
+def _chosen(form: SubscribeForm | ComponentsForm) -> set[str]:
+    return set(form.data.getlist("components")) if form.is_bound else set()
+
+
+def _subscribe_context(form: SubscribeForm, **extra: object) -> dict[str, object]:
+    return {
+        "form": form,
+        "component_groups": component_choices(_chosen(form)),
+        "confirm_hours": settings.NOTIFY_CONFIRM_MAX_AGE_HOURS,
+        **extra,
+    }
+
+
+def _render_subscribe(
+    request: HttpRequest, context: dict[str, object], status: int = 200
+) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers; the message in the form says what went wrong.
+        return render(request, _FORM_PARTIAL, context)
+    return render(request, "notifications/subscribe.html", context, status=status)
+
+
+# The subscribe form acts for nobody: posting it can only make us mail a confirmation link, so
+# there is no session for a forged request to ride. Without a CSRF token the form can sit in the
+# cached home page; rate limits and double opt-in stop abuse.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _render_subscribe(request, _subscribe_context(SubscribeForm()))
+
+    form = SubscribeForm(request.POST)
+    by_address = ratelimit.hit(
+        "subscribe-ip",
+        ratelimit.client_address(request),
+        limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_IP,
+    )
+    if not by_address.allowed:
+        error = (
+            "Too many subscription requests have come from your network. Please try again in "
+            f"{by_address.retry_after_minutes} minutes."
+        )
+        return _render_subscribe(request, _subscribe_context(form, error=error), status=429)
+    if not form.is_valid():
+        return _render_subscribe(request, _subscribe_context(form))
+
+    email = subscriptions.normalize_email(form.cleaned_data["email"])
+    if not form.is_robot:
+        by_email = ratelimit.hit(
+            "subscribe-email", email.lower(), limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL
+        )
+        if not by_email.allowed:
+            error = (
+                "We have already sent several emails to this address in the last hour. Please "
+                "look in your inbox (and spam folder), or try again in "
+                f"{by_email.retry_after_minutes} minutes."
+            )
+            return _render_subscribe(request, _subscribe_context(form, error=error), status=429)
+        subscriptions.subscription_request(email=email, components=form.cleaned_data["components"])
+    return _render_subscribe(request, _subscribe_context(SubscribeForm(), sent_to=email))
+
+
+def _invalid_link(request: HttpRequest, error: tokens.InvalidToken) -> HttpResponse:
+    return render(
+        request,
+        "notifications/link_invalid.html",
+        {"expired": error.expired, "confirm_hours": settings.NOTIFY_CONFIRM_MAX_AGE_HOURS},
+        status=400,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button, POST confirms: link scanners that open every link in a mailbox
+    must not confirm on the owner's behalf."""
+    try:
+        subscriber = tokens.subscriber_from_confirm_token(token)
+    except tokens.InvalidToken as error:
+        return _invalid_link(request, error)
+    context = {"subscriber": subscriber, "manage_url": tokens.manage_url(subscriber)}
+    if request.method == "POST":
+        subscriptions.subscription_confirm(subscriber=subscriber)
+        subscriber.refresh_from_db()
+        return render(request, "notifications/confirmed.html", context)
+    if subscriber.is_active:
+        return render(request, "notifications/confirmed.html", context)
+    context["component_names"] = list(
+        subscriber.components.filter(pk__in=Component.objects.public()).values_list(
+            "name", flat=True
+        )
+    )
+    return render(request, "notifications/confirm.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = tokens.subscriber_from_manage_token(token)
+    except tokens.InvalidToken as error:
+        return _invalid_link(request, error)
+    if request.method == "POST" and request.POST.get("action") == "leave":
+        subscriptions.subscription_leave(subscriber=subscriber)
+        return render(request, "notifications/unsubscribed.html", {"subscriber": subscriber})
+
+    saved = False
+    if request.method == "POST":
+        form = ComponentsForm(request.POST)
+        if form.is_valid():
+            subscriptions.subscription_set_components(
+                subscriber=subscriber, components=form.cleaned_data["components"]
+            )
+            saved = True
+        checked = _chosen(form)
+    else:
+        form = ComponentsForm()
+        checked = set(subscriber.components.values_list("public_id", flat=True))
+    return render(
+        request,
+        "notifications/manage.html",
+        {
+            "subscriber": subscriber,
+            "form": form,
+            "saved": saved,
+            "component_groups": component_choices(checked),
+            "unsubscribe_url": tokens.unsubscribe_url(subscriber),
+        },
+    )
+
+
+# RFC 8058 one-click unsubscribe: mail providers POST "List-Unsubscribe=One-Click" to the URL in
+# the List-Unsubscribe header, with no cookie and no CSRF token. The signed token in the URL is
+# what authorises it; nothing else is accepted.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = tokens.subscriber_from_unsubscribe_token(token)
+    except tokens.InvalidToken as error:
+        if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+            return HttpResponse(
+                "This unsubscribe link is not valid.\n", status=400, content_type="text/plain"
+            )
+        return _invalid_link(request, error)
+    if request.method == "GET":
+        return render(request, "notifications/unsubscribe.html", {"subscriber": subscriber})
+    subscriptions.subscription_leave(subscriber=subscriber)
+    if request.POST.get("List-Unsubscribe") == "One-Click":
+        return HttpResponse("Unsubscribed.\n", content_type="text/plain")
+    return render(request, "notifications/unsubscribed.html", {"subscriber": subscriber})
+
+
+def webhook_docs(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "notifications/webhooks.html",
+        {"documentation_url": documentation_url(), "timeout": settings.NOTIFY_WEBHOOK_TIMEOUT},
+    )

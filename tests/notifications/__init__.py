@@ -1,0 +1,1 @@
+"""Test helpers for notifications: an SMTP sink, a webhook receiver and a Celery worker process."""

@@ -1,0 +1,82 @@
+"""A real HTTP endpoint for webhooks: http.server on 127.0.0.1 in a thread. It checks each
+request's signature the way a receiver would, and answers as the test tells it to."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    signature_valid: bool
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+def signature_is_valid(secret: str, body: bytes, header: str) -> bool:
+    """What a receiver does: HMAC-SHA256 of the raw body with the shared secret, compared in
+    constant time with the header's value."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+class WebhookReceiver:
+    def __init__(self) -> None:
+        self.secret = ""
+        self.received: list[Received] = []
+        # Answers for the next requests, as (status, seconds to wait first); then 200 at once.
+        self.answers: deque[tuple[int, float]] = deque()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                valid = signature_is_valid(
+                    receiver.secret, body, self.headers.get("X-Statuspage-Signature", "")
+                )
+                with receiver._lock:
+                    receiver.received.append(Received(self.path, dict(self.headers), body, valid))
+                    status, delay = receiver.answers.popleft() if receiver.answers else (200, 0.0)
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain")
+                    self.end_headers()
+                    self.wfile.write(b"ok" if status < 300 else b"not today")
+                except OSError:
+                    pass  # the sender gave up waiting
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/hooks/status"
+
+    def start(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

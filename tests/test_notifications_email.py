@@ -1,0 +1,298 @@
+"""Email notifications end to end in this process: outbox events are fanned out and sent to a
+real SMTP server (aiosmtpd on 127.0.0.1), which keeps what it accepted."""
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.models import OutboxEvent
+from notifications import services
+from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
+from tests.factories import make_component, make_group, make_incident, make_maintenance
+from tests.notifications.factories import make_subscriber
+from tests.notifications.outbox import deliver_everything, fan_out_pending, send_due
+
+pytest_plugins = ["tests.notifications.plugin"]
+pytestmark = pytest.mark.django_db
+
+
+def subjects(sink, address):
+    return [m["Subject"] for m in sink.messages_to(address)]
+
+
+def test_it_sends_a_multipart_email_with_one_click_unsubscribe_headers(smtp_sink, settings):
+    settings.SITE_URL = "https://status.example.com"
+    api = make_component("API")
+    make_subscriber("ada@example.com")
+    incident = make_incident(
+        "Elevated API errors in the US data center",
+        body="We are **investigating** elevated error rates.",
+        components={api: "major_outage"},
+    )
+    deliver_everything()
+
+    [message] = smtp_sink.messages_to("ada@example.com")
+    assert message["Subject"] == "[Investigating] Elevated API errors in the US data center"
+    assert message["To"] == "ada@example.com"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "We are **investigating** elevated error rates." in text
+    assert "We are <strong>investigating</strong> elevated error rates." in html
+    incident_url = f"https://status.example.com/incidents/{incident.public_id}"
+    assert incident_url in text and incident_url in html
+    assert "API (Major outage)" in text
+    assert "Operational -> Major outage" in text
+
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = re.fullmatch(
+        r"<(https://status\.example\.com/subscriptions/unsubscribe/\S+)>",
+        message["List-Unsubscribe"].strip(),
+    )
+    assert unsubscribe, message["List-Unsubscribe"]
+    assert unsubscribe.group(1) in text
+    assert "/subscriptions/manage/" in text and "/subscriptions/manage/" in html
+
+    # The header's link works the way a mail provider uses it.
+    path = unsubscribe.group(1).removeprefix("https://status.example.com")
+    response = Client(enforce_csrf_checks=True).post(path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert Subscriber.objects.get().unsubscribed_at is not None
+
+
+def test_subjects_say_what_happened(smtp_sink):
+    api = make_component("API")
+    make_subscriber("ada@example.com")
+    incident = make_incident("Login failures", components={api: "partial_outage"})
+    incident_services.incident_post_update(incident=incident, status="identified", body="Found it.")
+    incident_services.incident_resolve(incident=incident, body="Fixed.")
+    incident_services.incident_publish_postmortem(
+        incident=incident, body="# What happened\n\nA bad deploy."
+    )
+    maintenance = make_maintenance("Database upgrade", starts_in=dt.timedelta(minutes=-1))
+    incident_services.maintenance_start(maintenance=maintenance)
+    incident_services.maintenance_complete(maintenance=maintenance)
+    deliver_everything()
+
+    assert subjects(smtp_sink, "ada@example.com") == [
+        "[Investigating] Login failures",
+        "[Identified] Login failures",
+        "[Resolved] Login failures",
+        "[Postmortem] Login failures",
+        "[Scheduled maintenance] Database upgrade",
+        "[Maintenance in progress] Database upgrade",
+        "[Maintenance completed] Database upgrade",
+    ]
+    postmortem = smtp_sink.messages_to("ada@example.com")[3]
+    assert "<h1>What happened</h1>" in postmortem.get_body(("html",)).get_content()
+
+
+def test_only_subscribers_of_an_affected_component_or_of_all_get_it(smtp_sink):
+    api, web = make_component("API"), make_component("Web")
+    make_subscriber("all@example.com")
+    make_subscriber("api@example.com", components=[api])
+    make_subscriber("web@example.com", components=[web])
+    make_subscriber("both@example.com", components=[api, web])
+    make_subscriber("unconfirmed@example.com", confirmed=False)
+    make_subscriber("left@example.com", unsubscribed_at=timezone.now())
+    make_subscriber("disabled@example.com", disabled_at=timezone.now(), disabled_reason="Bounced.")
+    make_incident(components={api: "major_outage"})
+    deliver_everything()
+    assert sorted(smtp_sink.counts()) == ["all@example.com", "api@example.com", "both@example.com"]
+
+
+def test_an_incident_without_components_reaches_only_those_who_follow_everything(smtp_sink):
+    api = make_component("API")
+    make_subscriber("all@example.com")
+    make_subscriber("api@example.com", components=[api])
+    make_incident(components={})
+    deliver_everything()
+    assert list(smtp_sink.counts()) == ["all@example.com"]
+
+
+def test_hidden_components_never_show_in_emails_or_pick_recipients(smtp_sink):
+    api = make_component("API")
+    internal = make_component("Internal ledger", is_public=False)
+    billing = make_component("Billing engine", group=make_group("Back office", is_public=False))
+    make_subscriber("all@example.com")
+    make_subscriber("internal@example.com", components=[internal, billing])
+    make_incident(
+        components={api: "major_outage", internal: "major_outage", billing: "partial_outage"}
+    )
+    deliver_everything()
+    [message] = smtp_sink.messages_to("all@example.com")
+    raw = message.as_string()
+    assert "API" in raw
+    assert "Internal ledger" not in raw
+    assert "Billing engine" not in raw
+    assert "internal@example.com" not in smtp_sink.counts()
+
+
+def test_drafts_notify_nobody_until_published(smtp_sink):
+    api = make_component("API")
+    make_subscriber("ada@example.com")
+    incident = make_incident(
+        "Checker saw an outage", is_draft=True, components={api: "major_outage"}
+    )
+    deliver_everything()
+    assert smtp_sink.received == []
+    incident_services.incident_publish(incident=incident)
+    deliver_everything()
+    assert subjects(smtp_sink, "ada@example.com") == ["[Investigating] Checker saw an outage"]
+
+
+def test_an_update_posted_without_notifying_sends_nothing(smtp_sink):
+    make_subscriber("ada@example.com")
+    incident = make_incident()
+    deliver_everything()
+    incident_services.incident_post_update(
+        incident=incident, status="identified", body="Quiet note.", deliver_notifications=False
+    )
+    deliver_everything()
+    assert len(smtp_sink.received) == 1
+
+
+def test_fanning_out_the_same_event_again_sends_nothing_twice(smtp_sink):
+    make_subscriber("ada@example.com")
+    make_subscriber("bob@example.com")
+    make_incident()
+    event = OutboxEvent.objects.get(kind="incident_created")
+    assert services.event_fan_out(event_id=event.pk) == 2
+    assert services.event_fan_out(event_id=event.pk) is None
+    # Even a fan-out that slips past the claim (say, the row was reset by hand) adds nothing.
+    OutboxEvent.objects.filter(pk=event.pk).update(processed_at=None)
+    services.event_fan_out(event_id=event.pk)
+    assert Delivery.objects.count() == 2
+    send_due()
+    send_due()
+    assert smtp_sink.counts() == {"ada@example.com": 1, "bob@example.com": 1}
+
+
+def test_a_batch_goes_over_one_smtp_connection(smtp_sink, settings):
+    settings.NOTIFY_EMAIL_BATCH_SIZE = 50
+    for n in range(12):
+        make_subscriber(f"person{n}@example.com")
+    make_incident()
+    fan_out_pending()
+    sessions_before = smtp_sink.sessions
+    assert services.deliveries_send_batch(channel=SubscriberKind.EMAIL) == 12
+    assert len(smtp_sink.received) == 12
+    assert smtp_sink.sessions - sessions_before == 1
+
+
+def test_a_refused_recipient_does_not_stop_the_others_and_is_retried(smtp_sink, settings):
+    settings.NOTIFY_RETRY_BASE_SECONDS = 60
+    make_subscriber("ada@example.com")
+    make_subscriber("gone@example.com")
+    make_subscriber("cyd@example.com")
+    smtp_sink.refuse["gone@example.com"] = "550 5.1.1 No such user here"
+    make_incident()
+    deliver_everything()
+
+    assert sorted(smtp_sink.counts()) == ["ada@example.com", "cyd@example.com"]
+    refused = Delivery.objects.get(subscriber__email="gone@example.com")
+    assert refused.status == DeliveryStatus.PENDING
+    assert refused.attempts == 1
+    assert "550 5.1.1 No such user here" in refused.last_error
+    assert refused.next_attempt_at > timezone.now() + dt.timedelta(seconds=50)
+    assert send_due() == 0  # not due yet
+
+    del smtp_sink.refuse["gone@example.com"]
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=61)):
+        assert send_due() == 1
+    assert smtp_sink.counts() == {"ada@example.com": 1, "cyd@example.com": 1, "gone@example.com": 1}
+    refused.refresh_from_db()
+    assert refused.status == DeliveryStatus.SENT
+    assert refused.attempts == 2
+
+
+def test_after_the_last_attempt_it_fails_and_repeated_failures_disable_the_subscriber(
+    smtp_sink, settings
+):
+    settings.NOTIFY_MAX_ATTEMPTS = 2
+    settings.NOTIFY_DISABLE_AFTER_FAILURES = 2
+    subscriber = make_subscriber("gone@example.com")
+    smtp_sink.refuse["gone@example.com"] = "550 5.1.1 No such user here"
+    incident = make_incident()
+    incident_services.incident_post_update(incident=incident, status="identified", body="Found it.")
+    later = timezone.now()
+    for _ in range(3):
+        with time_machine.travel(later):
+            deliver_everything()
+        later += dt.timedelta(hours=2)
+
+    assert smtp_sink.received == []
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.FAILED, 2)}
+    subscriber.refresh_from_db()
+    assert subscriber.state == "disabled"
+    assert "550 5.1.1 No such user here" in subscriber.disabled_reason
+
+
+def test_with_the_mail_server_down_the_batch_fails_fast_and_goes_out_later(smtp_sink, settings):
+    for n in range(5):
+        make_subscriber(f"person{n}@example.com")
+    make_incident()
+    real_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = 9  # discard: nothing listens there
+    deliver_everything()
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.PENDING, 1)}
+    assert "Could not talk to the mail server" in Delivery.objects.first().last_error
+
+    settings.EMAIL_PORT = real_port
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+        assert send_due() == 5
+    assert len(smtp_sink.counts()) == 5
+
+
+def test_a_claimed_delivery_is_not_claimed_again():
+    make_subscriber("ada@example.com")
+    make_incident()
+    fan_out_pending()
+    first = services.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
+    second = services.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
+    assert len(first.deliveries) == 1
+    assert second.deliveries == []
+
+
+def test_the_claims_of_a_stopped_worker_expire_and_are_sent_once(smtp_sink, settings):
+    settings.NOTIFY_CLAIM_TIMEOUT_SECONDS = 300
+    make_subscriber("ada@example.com")
+    make_subscriber("bob@example.com")
+    make_incident()
+    fan_out_pending()
+    abandoned = services.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
+    assert len(abandoned.deliveries) == 2  # and then the worker died
+
+    assert services.outbox_sweep().released == 0
+    assert send_due() == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=301)):
+        assert services.outbox_sweep().released == 2
+        assert send_due() == 2
+    assert smtp_sink.counts() == {"ada@example.com": 1, "bob@example.com": 1}
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {2}
+
+
+def test_a_subscriber_who_leaves_before_the_send_gets_nothing(smtp_sink):
+    subscriber = make_subscriber("ada@example.com")
+    make_incident()
+    fan_out_pending()
+    subscriber.unsubscribed_at = timezone.now()
+    subscriber.save()
+    send_due()
+    assert smtp_sink.received == []
+    assert Delivery.objects.get().status == DeliveryStatus.CANCELLED
+
+
+def test_a_subscriber_chosen_while_the_event_was_fanned_out_is_not_added_later(smtp_sink):
+    make_subscriber("ada@example.com")
+    make_incident()
+    fan_out_pending()
+    make_subscriber("late@example.com")
+    deliver_everything()
+    assert list(smtp_sink.counts()) == ["ada@example.com"]
