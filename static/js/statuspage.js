@@ -3,7 +3,8 @@
  * - Every <time datetime data-style> is rewritten in the visitor's own time zone; the UTC
  *   text the server wrote stays as the element's title.
  * - Uptime-bar days and component hints open their popover on tap and close on Escape or a
- *   tap elsewhere; the arrow keys move between the days of a bar, so a bar is one Tab stop.
+ *   tap elsewhere; the arrow keys move between the days of a bar, so a bar is one Tab stop,
+ *   and the incident links of a day are in the Tab order only while that day has the focus.
  * - Both run again on content swapped in by htmx.
  */
 (function () {
@@ -97,12 +98,27 @@
     });
   }
 
+  function setLinksTabbable(root, tabbable) {
+    root.querySelectorAll(".day__tip a").forEach(function (link) {
+      link.tabIndex = tabbable ? 0 : -1;
+    });
+  }
+
   function rove(bar) {
     if (bar.hasAttribute("data-roving")) return;
     bar.setAttribute("data-roving", "");
     var days = Array.prototype.slice.call(bar.children);
     days.forEach(function (day, i) {
       day.tabIndex = i === days.length - 1 ? 0 : -1;
+    });
+    setLinksTabbable(bar, false);
+    bar.addEventListener("focusin", function (event) {
+      var day = event.target.closest(".day");
+      if (day) setLinksTabbable(day, true);
+    });
+    bar.addEventListener("focusout", function (event) {
+      var day = event.target.closest(".day");
+      if (day && !day.contains(event.relatedTarget)) setLinksTabbable(day, false);
     });
     bar.addEventListener("keydown", function (event) {
       var current = event.target.closest(".day");
