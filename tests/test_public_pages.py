@@ -459,7 +459,8 @@ def test_it_marks_backfilled_incidents(client):
 
 
 def test_it_shows_a_maintenance_with_its_window(client):
-    maintenance = make_maintenance("Database upgrade")
+    db = make_component("Database")
+    maintenance = make_maintenance("Database upgrade", components=[db])
 
     html = get(client, maintenance.get_absolute_url())
 
@@ -467,6 +468,19 @@ def test_it_shows_a_maintenance_with_its_window(client):
     assert "Window" in html
     stamp = maintenance.scheduled_until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f'<time datetime="{stamp}"' in html
+    assert "<li>Database</li>" in html  # not yet under maintenance, so no status
+
+
+def test_it_shows_the_status_a_completed_maintenance_gave_its_components(client):
+    db = make_component("Database")
+    maintenance = make_maintenance("Database upgrade", components=[db])
+    services.maintenance_start(maintenance=maintenance)
+    services.maintenance_complete(maintenance=maintenance)
+
+    html = get(client, maintenance.get_absolute_url())
+
+    assert "Completed" in html
+    assert "(Under maintenance)" in html
 
 
 def test_it_answers_404_for_an_unknown_incident(client):
