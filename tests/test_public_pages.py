@@ -346,6 +346,17 @@ def test_it_has_landmarks_a_skip_link_and_its_assets(client):
         assert f'<div id="{section_id}"' in html
 
 
+def test_it_links_the_history_feeds_from_the_home_page(client):
+    head = home(client).split("</head>")[0]
+
+    assert re.search(
+        r'<link rel="alternate" type="application/atom\+xml"[^>]*href="/history\.atom"', head
+    )
+    assert re.search(
+        r'<link rel="alternate" type="application/rss\+xml"[^>]*href="/history\.rss"', head
+    )
+
+
 def test_it_does_not_touch_the_session(client):
     make_component("API")
 
