@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from checker import messages
+from checker.locks import lock_rows
 from checker.models import (
     AutomatedIncident,
     Check,
@@ -104,7 +105,8 @@ def component_reconcile(*, component_id: int, seen: Sequence[Seen] = ()) -> str:
 
     Returns a word for what it did, for logs and tests.
     """
-    component = Component.objects.select_for_update().get(pk=component_id)
+    lock_rows(Component.objects.filter(pk=component_id))
+    component = Component.objects.get(pk=component_id)
     pairs = [
         (check, check.state)
         for check in Check.objects.active().filter(component=component).select_related("state")

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from checker.locks import lock_rows
 from checker.models import (
     Check,
     CheckResult,
@@ -159,12 +160,9 @@ def _store(month: dt.date, figures: dict[int, Figures], *, slot: int, period: st
     field = "hours" if period == RollupPeriod.HOUR else "days"
     slots = days_in(month) * 24 if period == RollupPeriod.HOUR else days_in(month)
     with transaction.atomic():
-        rows = {
-            row.owner_id: row
-            for row in CheckRollup.objects.select_for_update().filter(
-                owner_id__in=list(figures), month=month
-            )
-        }
+        mine = CheckRollup.objects.filter(owner_id__in=list(figures), month=month)
+        lock_rows(mine)
+        rows = {row.owner_id: row for row in mine}
         created, updated = [], []
         for owner_id, values in figures.items():
             row = rows.get(owner_id)

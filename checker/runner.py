@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from checker.probes import PROBES, Outcome, ProbeContext, ProbeSpec
 
 logger = logging.getLogger(__name__)
+# A worker makes thousands of requests a minute: one INFO line each would drown its log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # Without Retry-After, a 429 keeps the host paused for this long within the batch.
 DEFAULT_PAUSE_SECONDS = 60.0

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from checker import automation, scheduler, states
+from checker.locks import lock_rows
 from checker.models import (
     Check,
     CheckKind,
@@ -57,10 +58,12 @@ class Recorded:
 
     results: int = 0
     transitions: list[CheckTransition] = field(default_factory=list)
+    # Components whose checks call for another status without a state change (upstream pages).
+    redirected: set[int] = field(default_factory=set)
     seen: dict[int, list[automation.Seen]] = field(default_factory=lambda: defaultdict(list))
 
 
-def checks_run_due(*, now: dt.datetime | None = None) -> int:
+def checks_run_due(*, now: dt.datetime | None = None, limit: int = MAX_CLAIM) -> int:
     """One tick of a checker worker: claim the due checks, probe them, record, act.
 
     Returns how many checks were probed.
@@ -68,7 +71,7 @@ def checks_run_due(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     scheduler.ensure_states(now)
     claims = scheduler.claim_due(
-        horizon=dt.timedelta(seconds=settings.CHECKER_TICK_SECONDS), limit=MAX_CLAIM, now=now
+        horizon=dt.timedelta(seconds=settings.CHECKER_TICK_SECONDS), limit=limit, now=now
     )
     if not claims:
         automation.components_reconcile(automation.components_needing_attention(()))
@@ -92,14 +95,19 @@ def checks_run_due(*, now: dt.datetime | None = None) -> int:
         max_per_host=settings.CHECKER_MAX_PER_HOST,
         paused_hosts=paused,
     )
-    hosts = {job.spec.check_id: job.spec.host for job in jobs}
-    recorded = checks_record_outcomes(outcomes + invalid)
-    hosts_record_backoff(outcomes, hosts=hosts)
-    touched = {t.owner.component_id for t in recorded.transitions}
+    hosts_record_backoff(outcomes, hosts={job.spec.check_id: job.spec.host for job in jobs})
+    checks_process_outcomes(outcomes + invalid)
+    return len(claims)
+
+
+def checks_process_outcomes(outcomes: Sequence[Outcome]) -> Recorded:
+    """Record outcomes, then bring the components concerned in line with their checks."""
+    recorded = checks_record_outcomes(outcomes)
+    touched = {t.owner.component_id for t in recorded.transitions} | recorded.redirected
     automation.components_reconcile(
         automation.components_needing_attention(touched), seen=recorded.seen
     )
-    return len(claims)
+    return recorded
 
 
 def check_saved(*, check: Check, probe_changed: bool) -> None:
@@ -197,18 +205,20 @@ def checks_record_outcomes(outcomes: Sequence[Outcome]) -> Recorded:
     recorded = Recorded()
     if not outcomes:
         return recorded
-    locked = (
-        CheckState.objects.select_for_update(of=("self",))
-        .filter(pk__in={outcome.check_id for outcome in outcomes})
-        .select_related("owner")
-    )
-    by_id = {state.pk: state for state in locked}
+    ids = {outcome.check_id for outcome in outcomes}
+    lock_rows(CheckState.objects.filter(pk__in=ids))
+    by_id = {
+        state.pk: state for state in CheckState.objects.filter(pk__in=ids).select_related("owner")
+    }
     results = []
     for outcome in sorted(outcomes, key=lambda o: o.at or timezone.now()):
         state = by_id.get(outcome.check_id)
         if state is None:  # the check was deleted meanwhile
             continue
+        called_for = state.desired_status
         transition = apply_outcome(state.owner, state, outcome)
+        if state.desired_status != called_for:
+            recorded.redirected.add(state.owner.component_id)
         if not outcome.inconclusive:
             results.append(
                 CheckResult(
@@ -243,20 +253,26 @@ def hosts_record_backoff(
             limited[host] = outcome
     saved = []
     for host, outcome in limited.items():
-        previous = HostBackoff.objects.filter(host=host).first()
-        recent_strike = previous is not None and previous.until > now - dt.timedelta(hours=1)
-        strikes = previous.strikes + 1 if previous is not None and recent_strike else 1
-        wait = outcome.retry_after
-        if wait is None:
-            wait = min(BACKOFF_BASE_SECONDS * 2 ** (strikes - 1), BACKOFF_MAX_SECONDS)
-        backoff, _ = HostBackoff.objects.update_or_create(
-            host=host,
-            defaults={
-                "until": now + dt.timedelta(seconds=wait),
-                "strikes": min(strikes, 30),
-                "reason": outcome.error[:300],
-            },
-        )
-        logger.warning("%s asked us to back off; no probes before %s", host, backoff.until)
-        saved.append(backoff)
+        with transaction.atomic():
+            saved.append(_host_back_off(host, outcome, now=now))
     return saved
+
+
+def _host_back_off(host: str, outcome: Outcome, *, now: dt.datetime) -> HostBackoff:
+    lock_rows(HostBackoff.objects.filter(host=host))
+    previous = HostBackoff.objects.filter(host=host).first()
+    recent_strike = previous is not None and previous.until > now - dt.timedelta(hours=1)
+    strikes = previous.strikes + 1 if previous is not None and recent_strike else 1
+    wait = outcome.retry_after
+    if wait is None:
+        wait = min(BACKOFF_BASE_SECONDS * 2 ** (min(strikes, 30) - 1), BACKOFF_MAX_SECONDS)
+    backoff, _ = HostBackoff.objects.update_or_create(
+        host=host,
+        defaults={
+            "until": now + dt.timedelta(seconds=wait),
+            "strikes": min(strikes, 30),
+            "reason": outcome.error[:300],
+        },
+    )
+    logger.warning("%s asked us to back off; no probes before %s", host, backoff.until)
+    return backoff

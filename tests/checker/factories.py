@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import time_machine
+
 from checker import services
 from checker.models import Check, CheckKind, CheckState, Level
 from checker.probes import Outcome
@@ -31,11 +33,13 @@ def make_check(component: Component | None = None, **fields: Any) -> Check:
 def feed(
     check: Check, level: int, at: dt.datetime, error: str = "", **extra: Any
 ) -> services.Recorded:
-    """Record one outcome for `check` as if a probe had seen it at `at`."""
+    """Process one outcome for `check` as if a probe had seen it at `at` (record, then act),
+    with the clock at that moment."""
     if level != Level.UP and not error:
         error = "connection refused"
     outcome = Outcome(level=level, error=error, check_id=check.pk, at=at, latency_ms=12, **extra)
-    return services.checks_record_outcomes([outcome])
+    with time_machine.travel(at, tick=False):
+        return services.checks_process_outcomes([outcome])
 
 
 def probe_once(**fields: Any) -> Outcome:
