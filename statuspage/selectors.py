@@ -26,7 +26,8 @@ from incidents.models import (
     UpdateComponentChange,
 )
 from statuspage.models import Component, ComponentGroup, ComponentStatus, UptimeDay
-from statuspage.rollup import PageStatus, overall_status, worst_component_status
+from statuspage.rollup import worst_component_status
+from statuspage.serializers import page_status
 from statuspage.uptime import DayBar, UptimeBar, day_start, uptime_bars
 
 UPTIME_DAYS = 90
@@ -199,18 +200,7 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
         "component_entries": entries,
         "past_days": _past_days(past, today=today),
         "uptime_days": UPTIME_DAYS,
-        "now": now,
     }
-
-
-def page_status(
-    *, components: Iterable[Component], unresolved_incidents: Iterable[Incident]
-) -> PageStatus:
-    """The banner: the roll-up of public components and public unresolved incidents."""
-    return overall_status(
-        component_statuses=[c.status for c in components],
-        incident_impacts=[i.impact for i in unresolved_incidents],
-    )
 
 
 def _component_entries(
