@@ -46,7 +46,15 @@ def bump_public_version() -> None:
 
 
 def public_changed() -> None:
-    """Call inside a write: the public version moves once the transaction commits."""
+    """Call inside a write: the public version moves once the transaction commits.
+
+    However many rows a transaction writes, it moves the version once.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        entry[1] is bump_public_version for entry in connection.run_on_commit
+    ):
+        return
     transaction.on_commit(bump_public_version, robust=True)
 
 

@@ -114,3 +114,21 @@ def test_the_admin_is_never_cached(client, django_user_model):
 def test_an_unknown_incident_is_not_cached_as_found(client):
     assert client.get("/incidents/doesnotexist").status_code == 404
     assert client.get("/incidents/doesnotexist").status_code == 404
+
+
+def test_a_transaction_moves_the_version_once(monkeypatch):
+    from statuspage import caching
+
+    bumps: list[int] = []
+    real_bump = caching.bump_public_version
+
+    def counting_bump() -> None:
+        bumps.append(1)
+        real_bump()
+
+    # public_changed compares against the module's function, so patch the name it schedules.
+    monkeypatch.setattr(caching, "bump_public_version", counting_bump)
+    api = make_component("API")
+    bumps.clear()
+    make_incident(components={api: "major_outage"})
+    assert len(bumps) == 1
