@@ -21,9 +21,9 @@ NOW = dt.datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 WINDOW_SECONDS = (NOW - dt.datetime(2025, 4, 2, tzinfo=UTC)).total_seconds()
 
 _DAY = re.compile(
-    r'<li class="day level-(?P<level>\w+)" tabindex="0"><span class="day__tip">'
+    r'<li class="day level-(?P<level>\w+)" tabindex="0"><div class="day__tip">'
     r'<time class="day__date" datetime="(?P<date>[\d-]+)">[^<]*</time> '
-    r'<span class="day__summary">(?P<summary>[^<]*)</span>(?P<rest>.*?)</span></li>'
+    r'<span class="day__summary">(?P<summary>[^<]*)</span>(?P<rest>.*?)</div></li>'
 )
 
 

@@ -42,9 +42,8 @@
     var note = document.querySelector("[data-time-note]");
     if (!note) return;
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    note.textContent =
-      "Times are shown in your time zone" + (zone ? " (" + zone + ")" : "") +
-      "; point at a time to see it in UTC.";
+    if (!zone || zone === "UTC" || zone === "Etc/UTC") return;
+    note.textContent = "Times are shown in your time zone (" + zone + ").";
   }
 
   /* Popovers: uptime days and component hints. */
