@@ -18,10 +18,18 @@ def publish(task_name: str, *args: Any) -> bool:
     """Send one of notifications.tasks to the broker now; log and return False if the broker
     cannot take it."""
     from notifications import tasks
+    from statuspage.celery import app
 
     task = getattr(tasks, task_name)
     try:
-        task.apply_async(args=args, retry=False)
+        if app.conf.task_always_eager:
+            task.apply_async(args=args)
+        else:
+            # One attempt to reach the broker: a staff member posting an update must not wait
+            # through reconnection back-offs while the sweeper can enqueue the work later.
+            with app.pool.acquire(block=True) as connection:
+                connection.ensure_connection(max_retries=0)
+                task.apply_async(args=args, retry=False, connection=connection)
     except Exception:  # the broker's client raises many kinds; every one means "not queued"
         logger.warning(
             "Could not enqueue %s%r; the notifications sweeper will pick the work up",

@@ -22,7 +22,7 @@ import math
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -228,8 +228,9 @@ def deliveries_release_expired(*, now: dt.datetime | None = None) -> int:
 # Recording outcomes
 
 
-def _record_sent(claim: Claim, delivery: Delivery, now: dt.datetime) -> bool:
-    """Mark one delivery sent; False if the claim was lost (expired and taken by the sweeper)."""
+def _record_sent(claim: Claim, delivery: Delivery, now: dt.datetime) -> str:
+    """Mark one delivery sent: "sent", or "" if the claim was lost (it expired and the sweeper
+    took it back)."""
     done = Delivery.objects.filter(
         pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
     ).update(
@@ -243,12 +244,14 @@ def _record_sent(claim: Claim, delivery: Delivery, now: dt.datetime) -> bool:
     )
     if done and delivery.subscriber.consecutive_failures:
         Subscriber.objects.filter(pk=delivery.subscriber_id).update(consecutive_failures=0)
-    return bool(done)
+    return "sent" if done else ""
 
 
 def _record_failure(
     claim: Claim, delivery: Delivery, error: TransportError, now: dt.datetime
-) -> bool:
+) -> str:
+    """Record a failed attempt: "retry", "failed", "disabled" (the subscriber too), or "" if
+    the claim was lost."""
     attempts = delivery.attempts + 1
     give_up = error.permanent or attempts >= settings.NOTIFY_MAX_ATTEMPTS
     fields: dict[str, object] = {
@@ -266,22 +269,29 @@ def _record_failure(
     done = Delivery.objects.filter(
         pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
     ).update(**fields)
-    if done and give_up:
-        subscriber_count_failure(subscriber=delivery.subscriber, error=error.message, now=now)
-    return bool(done)
+    if not done:
+        return ""
+    if not give_up:
+        return "retry"
+    if subscriber_count_failure(subscriber=delivery.subscriber, error=error.message, now=now):
+        return "disabled"
+    return "failed"
 
 
-def subscriber_count_failure(*, subscriber: Subscriber, error: str, now: dt.datetime) -> None:
-    """One more delivery to this subscriber failed for good; disable it after too many in a row."""
+def subscriber_count_failure(*, subscriber: Subscriber, error: str, now: dt.datetime) -> bool:
+    """One more delivery to this subscriber failed for good; disable it after too many in a row
+    (True when this failure disabled it)."""
     Subscriber.objects.filter(pk=subscriber.pk).update(
         consecutive_failures=F("consecutive_failures") + 1
     )
     limit = settings.NOTIFY_DISABLE_AFTER_FAILURES
-    Subscriber.objects.filter(
-        pk=subscriber.pk, disabled_at__isnull=True, consecutive_failures__gte=limit
-    ).update(
-        disabled_at=now,
-        disabled_reason=f"{limit} deliveries in a row failed. The last one: {error}"[:2000],
+    return bool(
+        Subscriber.objects.filter(
+            pk=subscriber.pk, disabled_at__isnull=True, consecutive_failures__gte=limit
+        ).update(
+            disabled_at=now,
+            disabled_reason=f"{limit} deliveries in a row failed. The last one: {error}"[:2000],
+        )
     )
 
 
@@ -378,59 +388,66 @@ def deliveries_send_batch(*, channel: str, limit: int | None = None) -> int:
         return 0
     batch = _Batch(claim.deliveries)
     if channel == SubscriberKind.EMAIL:
-        _send_emails(claim, batch)
+        with EmailTransport() as transport:
+            _send_claim(claim, lambda delivery: _send_email(transport, batch, delivery))
     else:
-        _send_webhooks(claim, batch)
+        with WebhookTransport() as transport:
+            _send_claim(claim, lambda delivery: _send_webhook(transport, batch, delivery))
     return len(claim.deliveries)
 
 
-def _send_emails(claim: Claim, batch: _Batch) -> None:
-    with EmailTransport() as transport:
-        for delivery in claim.deliveries:
-            claim.keep_alive()
+class _NothingToSend(Exception):
+    """The event has nothing public left to tell this subscriber."""
+
+
+def _send_claim(claim: Claim, send: Callable[[Delivery], None]) -> None:
+    """Send each delivery of the claim and record the outcome before the next one."""
+    disabled: set[int] = set()
+    for delivery in claim.deliveries:
+        claim.keep_alive()
+        if delivery.subscriber_id in disabled:
+            reason: str | None = "The subscriber is disabled."
+        else:
             reason = _inactive_reason(delivery.subscriber)
-            content = batch.email(batch.events[delivery.event_id]) if reason is None else None
-            if content is None:
-                _record_cancelled(claim, delivery, reason or "Nothing public left to tell.")
-                continue
-            message = content.for_subscriber(delivery.subscriber, delivery_id=delivery.pk)
-            try:
-                transport.send(message)
-            except TransportError as error:
-                recorded = _record_failure(claim, delivery, error, timezone.now())
-            else:
-                recorded = _record_sent(claim, delivery, timezone.now())
-            if not recorded:
-                logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
-                return
+        if reason is not None:
+            _record_cancelled(claim, delivery, reason)
+            continue
+        try:
+            send(delivery)
+        except _NothingToSend:
+            _record_cancelled(claim, delivery, "Nothing public left to tell.")
+            continue
+        except TransportError as error:
+            outcome = _record_failure(claim, delivery, error, timezone.now())
+            if outcome == "disabled":
+                disabled.add(delivery.subscriber_id)
+        else:
+            outcome = _record_sent(claim, delivery, timezone.now())
+        if not outcome:
+            logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
+            return
 
 
-def _send_webhooks(claim: Claim, batch: _Batch) -> None:
-    with WebhookTransport() as transport:
-        for delivery in claim.deliveries:
-            claim.keep_alive()
-            subscriber = delivery.subscriber
-            event = batch.events[delivery.event_id]
-            reason = _inactive_reason(subscriber)
-            payload = batch.webhook_payload(event, subscriber) if reason is None else None
-            if payload is None:
-                _record_cancelled(claim, delivery, reason or "Nothing public left to tell.")
-                continue
-            body = json.dumps(payload, separators=(",", ":")).encode()
-            headers = {
-                "X-Statuspage-Signature": webhook_signature(subscriber.secret, body),
-                "X-Statuspage-Event": event.kind,
-                "X-Statuspage-Delivery": str(delivery.pk),
-            }
-            try:
-                transport.post(url=subscriber.url, body=body, headers=headers)
-            except TransportError as error:
-                recorded = _record_failure(claim, delivery, error, timezone.now())
-            else:
-                recorded = _record_sent(claim, delivery, timezone.now())
-            if not recorded:
-                logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
-                return
+def _send_email(transport: EmailTransport, batch: _Batch, delivery: Delivery) -> None:
+    content = batch.email(batch.events[delivery.event_id])
+    if content is None:
+        raise _NothingToSend
+    transport.send(content.for_subscriber(delivery.subscriber, delivery_id=delivery.pk))
+
+
+def _send_webhook(transport: WebhookTransport, batch: _Batch, delivery: Delivery) -> None:
+    subscriber = delivery.subscriber
+    event = batch.events[delivery.event_id]
+    payload = batch.webhook_payload(event, subscriber)
+    if payload is None:
+        raise _NothingToSend
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = {
+        "X-Statuspage-Signature": webhook_signature(subscriber.secret, body),
+        "X-Statuspage-Event": event.kind,
+        "X-Statuspage-Delivery": str(delivery.pk),
+    }
+    transport.post(url=subscriber.url, body=body, headers=headers)
 
 
 # Staff actions

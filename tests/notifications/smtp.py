@@ -3,6 +3,7 @@ message it accepts, and able to refuse recipients or run a hook when a recipient
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -12,6 +13,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+
+# aiosmtpd logs every SMTP command at INFO; the tests read what arrived instead.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,206 @@
+"""The staff's view of notifications: counts per event, each subscriber's history, resending,
+CSV import and export, adding webhooks, and the email preview."""
+
+import csv
+import io
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from incidents import services as incident_services
+from incidents.models import OutboxEvent
+from notifications.models import Delivery, DeliveryStatus, Notice, Subscriber, SubscriberKind
+from tests.factories import make_component, make_incident, make_maintenance
+from tests.notifications.factories import make_subscriber
+from tests.notifications.outbox import deliver_everything, fan_out_pending
+
+pytest_plugins = ["tests.notifications.plugin"]
+pytestmark = pytest.mark.django_db
+
+SUBSCRIBERS = "/admin/notifications/subscriber/"
+
+
+def import_csv(admin_client, text: str, *, confirmed: bool = False):
+    upload = SimpleUploadedFile("subscribers.csv", text.encode(), content_type="text/csv")
+    data = {"file": upload, **({"confirmed": "on"} if confirmed else {})}
+    return admin_client.post(f"{SUBSCRIBERS}import/", data, follow=True)
+
+
+def test_each_event_shows_how_many_deliveries_are_pending_sent_and_failed(admin_client, smtp_sink):
+    for n in range(3):
+        make_subscriber(f"ok{n}@example.com")
+    make_subscriber("gone@example.com")
+    make_subscriber("later@example.com")
+    smtp_sink.refuse["gone@example.com"] = "550 No such user"
+    make_incident("Elevated API errors")
+    fan_out_pending()
+    Delivery.objects.filter(subscriber__email="gone@example.com").update(attempts=5)
+    Delivery.objects.filter(subscriber__email="later@example.com").update(
+        next_attempt_at="2999-01-01T00:00:00Z"
+    )
+    deliver_everything()
+
+    page = admin_client.get("/admin/notifications/notificationevent/").content.decode()
+    event = OutboxEvent.objects.get()
+    counts = {
+        column: int(value)
+        for column, value in re.findall(
+            r'<td class="field-(pending|sent|failed|cancelled)">(?:<a href="[^"]*">)?(\d+)', page
+        )
+    }
+    assert counts == {"pending": 1, "sent": 3, "failed": 1, "cancelled": 0}
+    assert "Elevated API errors" in page
+    assert f"?event__id__exact={event.pk}&amp;status__exact=failed" in page
+
+
+def test_a_subscriber_page_shows_their_deliveries_with_errors(admin_client, smtp_sink):
+    subscriber = make_subscriber("gone@example.com")
+    smtp_sink.refuse["gone@example.com"] = "550 5.1.1 Mailbox does not exist"
+    make_incident("Elevated API errors")
+    deliver_everything()
+    page = admin_client.get(f"{SUBSCRIBERS}{subscriber.pk}/change/").content.decode()
+    assert "Incident created: Elevated API errors" in page
+    assert "550 5.1.1 Mailbox does not exist" in page
+    assert "All deliveries of this subscriber" in page
+
+
+def test_resending_queues_failed_deliveries_again_and_leaves_sent_ones(admin_client, smtp_sink):
+    make_subscriber("ok@example.com")
+    make_subscriber("gone@example.com")
+    smtp_sink.refuse["gone@example.com"] = "550 No such user"
+    make_incident()
+    fan_out_pending()
+    Delivery.objects.filter(subscriber__email="gone@example.com").update(attempts=5)
+    deliver_everything()
+    failed = Delivery.objects.get(status=DeliveryStatus.FAILED)
+
+    response = admin_client.post(
+        "/admin/notifications/delivery/",
+        {
+            "action": "resend",
+            "_selected_action": list(Delivery.objects.values_list("pk", flat=True)),
+        },
+        follow=True,
+    )
+    assert "1 failed or cancelled deliveries queued again." in response.content.decode()
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (DeliveryStatus.PENDING, 0)
+
+    del smtp_sink.refuse["gone@example.com"]
+    deliver_everything()
+    assert smtp_sink.counts() == {"ok@example.com": 1, "gone@example.com": 1}
+
+
+def test_staff_add_a_webhook_which_is_active_at_once(admin_client):
+    api = make_component("API")
+    response = admin_client.post(
+        f"{SUBSCRIBERS}add/", {"url": "https://hooks.example.com/status", "components": [api.pk]}
+    )
+    assert response.status_code == 302
+    hook = Subscriber.objects.get()
+    assert hook.kind == SubscriberKind.WEBHOOK
+    assert hook.is_active
+    assert len(hook.secret) == 64
+    assert list(hook.components.all()) == [api]
+    page = admin_client.get(f"{SUBSCRIBERS}{hook.pk}/change/").content.decode()
+    assert hook.secret in page
+
+
+def test_export_writes_one_line_per_subscriber(admin_client):
+    api, web = make_component("API"), make_component("Web")
+    make_subscriber("ada@example.com", components=[api, web])
+    make_subscriber("bob@example.com")
+    response = admin_client.post(
+        SUBSCRIBERS,
+        {
+            "action": "export_csv",
+            "_selected_action": list(Subscriber.objects.values_list("pk", flat=True)),
+        },
+    )
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["email"], r["components"], r["state"]) for r in rows] == [
+        ("ada@example.com", "API; Web", "active"),
+        ("bob@example.com", "", "active"),
+    ]
+
+
+def test_an_exported_file_imports_again(admin_client):
+    api = make_component("API")
+    make_subscriber("ada@example.com", components=[api])
+    exported = admin_client.post(
+        SUBSCRIBERS, {"action": "export_csv", "_selected_action": [Subscriber.objects.get().pk]}
+    ).content.decode()
+    Subscriber.objects.all().delete()
+    response = import_csv(admin_client, exported, confirmed=True)
+    assert "Imported 1 subscribers" in response.content.decode()
+    imported = Subscriber.objects.get()
+    assert imported.is_active
+    assert list(imported.components.all()) == [api]
+
+
+def test_importing_without_confirmation_asks_each_new_address_to_confirm(admin_client):
+    make_subscriber("known@example.com")
+    response = import_csv(admin_client, "email\nnew@example.com\nKNOWN@example.com\n")
+    assert "Imported 1 subscribers; 1 were already there" in response.content.decode()
+    new = Subscriber.objects.get(email="new@example.com")
+    assert not new.is_active
+    assert new.notice == Notice.CONFIRM
+
+
+def test_a_file_with_bad_lines_imports_nothing_and_says_which(admin_client):
+    make_component("API")
+    text = (
+        "email,components\n"
+        "good@example.com,API\n"
+        "not-an-address,\n"
+        ",API\n"
+        "ok@example.com,API; Teleporter\n"
+    )
+    response = import_csv(admin_client, text, confirmed=True)
+    page = response.content.decode()
+    assert "Line 3: &quot;not-an-address&quot; is not a valid email address." in page
+    assert "Line 4: the email address is missing." in page
+    assert "Line 5: there is no component called &quot;Teleporter&quot;." in page
+    assert not Subscriber.objects.exists()
+
+
+def test_a_file_without_an_email_column_is_refused(admin_client):
+    page = import_csv(admin_client, "address\nada@example.com\n").content.decode()
+    assert "one of them must be &quot;email&quot;" in page
+    assert not Subscriber.objects.exists()
+
+
+def test_the_preview_shows_subject_text_and_html_of_the_latest_update(admin_client):
+    api = make_component("API")
+    make_component("Internal", is_public=False)
+    incident = make_incident(
+        "Elevated API errors in the US data center", components={api: "major_outage"}
+    )
+    incident_services.incident_post_update(
+        incident=incident, status="monitoring", body="A fix is **rolling out**."
+    )
+    response = admin_client.get(f"/admin/notifications/notificationevent/preview/{incident.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "[Monitoring] Elevated API errors in the US data center" in page
+    assert "A fix is **rolling out**." in page
+    assert (
+        "A fix is &lt;strong&gt;rolling out&lt;/strong&gt;." in page
+    )  # inside the iframe's srcdoc
+    assert "List-Unsubscribe-Post" in page
+    assert "Internal" not in page
+
+
+def test_the_preview_of_a_maintenance(admin_client):
+    maintenance = make_maintenance("Database upgrade")
+    page = admin_client.get(f"/admin/notifications/notificationevent/preview/{maintenance.pk}/")
+    assert "[Scheduled maintenance] Database upgrade" in page.content.decode()
+
+
+def test_only_staff_see_the_preview(client):
+    incident = make_incident()
+    response = client.get(f"/admin/notifications/notificationevent/preview/{incident.pk}/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

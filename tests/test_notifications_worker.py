@@ -1,0 +1,120 @@
+"""Real Celery worker processes (`celery -A statuspage worker`, Redis database 2) sending to an
+SMTP server in this process, against a database both processes see.
+
+These tests carry the `worker` marker; without Redis they skip, and under CI they fail.
+"""
+
+import socket
+import time
+
+from incidents import services as incident_services
+from incidents.models import OutboxEvent
+from notifications.models import Delivery, DeliveryStatus
+from tests.factories import make_component, make_incident
+from tests.notifications.factories import make_subscriber
+from tests.notifications.worker import REDIS_URL, point_app_at
+
+pytest_plugins = ["tests.notifications.plugin"]
+
+
+def wait_until(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def all_settled() -> bool:
+    unsettled = [DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    return (
+        not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
+        and not Delivery.objects.filter(status__in=unsettled).exists()
+    )
+
+
+def test_a_worker_process_fans_out_and_sends_the_mail(smtp_sink, start_worker):
+    api, web = make_component("API"), make_component("Web")
+    make_subscriber("ada@example.com")
+    make_subscriber("api@example.com", components=[api])
+    make_subscriber("web@example.com", components=[web])
+    worker = start_worker(smtp_port=smtp_sink.port)
+
+    make_incident("Elevated API errors", components={api: "major_outage"})
+
+    smtp_sink.wait_for_count(2, timeout=30)
+    wait_until(all_settled, timeout=10, what="the deliveries to be recorded")
+    assert smtp_sink.counts() == {"ada@example.com": 1, "api@example.com": 1}
+    assert {m["Subject"] for m in map(lambda r: r.message, smtp_sink.received)} == {
+        "[Investigating] Elevated API errors"
+    }
+    assert "notifications.fan_out_event" in worker.log()
+
+
+def test_a_worker_killed_mid_batch_and_restarted_delivers_every_message_once(
+    smtp_sink, start_worker
+):
+    recipients = [f"person{n:02}@example.com" for n in range(40)]
+    for address in recipients:
+        make_subscriber(address)
+    env = {
+        "NOTIFY_EMAIL_BATCH_SIZE": "10",
+        "NOTIFY_CLAIM_TIMEOUT_SECONDS": "3",
+        "NOTIFY_SWEEP_SECONDS": "1",
+    }
+    worker = start_worker(smtp_port=smtp_sink.port, beat=True, **env)
+    crash = {"done": False}
+
+    def kill_the_worker_on_the_15th_message(address: str) -> str | None:
+        # Called by the SMTP server as a recipient is given: SIGKILL the worker half-way
+        # through its second batch, before this message is accepted.
+        if not crash["done"] and len(smtp_sink.received) == 14:
+            crash["done"] = True
+            worker.kill()
+            return "451 4.3.0 Try again later"
+        return None
+
+    smtp_sink.on_recipient = kill_the_worker_on_the_15th_message
+    make_incident("Elevated API errors")
+
+    wait_until(lambda: crash["done"], timeout=30, what="the worker to be killed")
+    assert Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()  # a claim left behind
+    assert len(smtp_sink.received) == 14
+
+    start_worker(smtp_port=smtp_sink.port, beat=True, **env)
+    smtp_sink.wait_for(
+        lambda: len(smtp_sink.counts()) == len(recipients), timeout=40, what="every recipient"
+    )
+    wait_until(all_settled, timeout=15, what="every delivery to be recorded")
+    time.sleep(1.5)  # one more sweep: nothing may be sent again
+    assert smtp_sink.counts() == {address: 1 for address in recipients}
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(recipients)
+
+
+def test_with_the_broker_down_the_update_is_saved_and_mail_goes_out_once_it_is_back(
+    smtp_sink, start_worker
+):
+    make_subscriber("ada@example.com")
+    incident = make_incident("Elevated API errors")
+    OutboxEvent.objects.update(processed_at=incident.created_at)  # announced already
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    point_app_at(f"redis://127.0.0.1:{closed_port}/2")
+    started = time.monotonic()
+    update = incident_services.incident_post_update(
+        incident=incident, status="identified", body="We found the cause."
+    )
+    assert time.monotonic() - started < 3
+    update.refresh_from_db()
+    assert OutboxEvent.objects.get(update=update).processed_at is None
+
+    point_app_at(REDIS_URL)  # the broker is back
+    start_worker(smtp_port=smtp_sink.port, beat=True, NOTIFY_SWEEP_SECONDS="1")
+    smtp_sink.wait_for_count(1, timeout=30)
+    wait_until(all_settled, timeout=10, what="the delivery to be recorded")
+    time.sleep(1.5)
+    assert [r.message["Subject"] for r in smtp_sink.received] == [
+        "[Identified] Elevated API errors"
+    ]
