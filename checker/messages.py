@@ -84,10 +84,9 @@ def failure_cause(check: Check, state: CheckState) -> str:
 def resolution(*, start: dt.datetime, end: dt.datetime, causes: list[str]) -> str:
     """ "From 04:44 to 04:47 UTC (3 minutes), checks of the API failed: …. They pass again." """
     what = "; ".join(causes) or "checks failed"
-    return (
-        f"{window(start, end)} ({duration((end - start).total_seconds())}), {what}. "
-        "They pass again."
-    )
+    # The duration of the minutes shown, so the sentence adds up.
+    shown = end.replace(second=0, microsecond=0) - start.replace(second=0, microsecond=0)
+    return f"{window(start, end)} ({duration(shown.total_seconds())}), {what}. They pass again."
 
 
 def evidence(check: Check, *, to_state: str, at: dt.datetime, reason: str) -> str:

@@ -254,6 +254,7 @@ class Check(models.Model):
                     Q(kind=CheckKind.HTTP) & ~Q(url="")
                     | Q(kind__in=[CheckKind.TCP, CheckKind.TLS])
                     & ~Q(host="")
+                    & Q(port__isnull=False)
                     & Q(port__gte=1)
                     & Q(port__lte=65535)
                     | Q(kind=CheckKind.UPSTREAM) & ~Q(upstream_url="") & ~Q(upstream_component="")
