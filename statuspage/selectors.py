@@ -34,7 +34,7 @@ UPTIME_DAYS = 90
 PAST_INCIDENT_DAYS = 7
 HISTORY_MONTHS_PER_PAGE = 3
 
-STATUS_LABELS = dict(ComponentStatus.choices)
+COMPONENT_STATUS_LABELS = dict(ComponentStatus.choices)
 
 
 # Shapes handed to the templates.
@@ -47,7 +47,7 @@ class AffectedComponent:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return COMPONENT_STATUS_LABELS.get(self.status, self.status)
 
 
 @dataclass
@@ -104,7 +104,7 @@ class GroupEntry:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return COMPONENT_STATUS_LABELS.get(self.status, self.status)
 
 
 @dataclass
@@ -174,10 +174,8 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
     for entry in _flatten(entries):
         entry.uptime = rows_by_pk.get(entry.component.pk)
 
-    first_past_day = today - dt.timedelta(days=PAST_INCIDENT_DAYS - 1)
-    listed = _home_incidents(
-        by_pk, order=[c.pk for c in shown], since=day_start(first_past_day), now=now
-    )
+    past_since = day_start(today - dt.timedelta(days=PAST_INCIDENT_DAYS - 1))
+    listed = _home_incidents(by_pk, order=[c.pk for c in shown], since=past_since, now=now)
     active = [s for s in listed if s.incident.kind == Kind.INCIDENT and s.incident.is_open]
     running = [s for s in listed if s.incident.kind == Kind.MAINTENANCE and s.incident.is_open]
     upcoming = sorted(
@@ -188,7 +186,7 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
         s
         for s in listed
         if s.incident.status != MaintenanceStatus.SCHEDULED
-        and day_start(first_past_day) <= s.incident.started_at <= now
+        and past_since <= s.incident.started_at <= now
     ]
 
     status = page_status(components=components, unresolved_incidents=[s.incident for s in active])
