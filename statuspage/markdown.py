@@ -5,6 +5,8 @@ Whatever staff type, no script, event handler or javascript: link reaches a visi
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import markdown as md
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -41,7 +43,12 @@ def sanitize_html(html: str) -> str:
     )
 
 
+@lru_cache(maxsize=2048)
 def render_markdown(text: str) -> SafeString:
-    """Render staff-written markdown to HTML that is safe to put in any page or email."""
+    """Render staff-written markdown to HTML that is safe to put in any page or email.
+
+    A pure function of the text, so each process keeps the latest renderings: a page lists
+    the same updates render after render.
+    """
     html = md.markdown(text or "", extensions=_EXTENSIONS, output_format="html")
     return mark_safe(sanitize_html(html))  # noqa: S308 - sanitized just above

@@ -70,28 +70,10 @@ class IncidentLink:
     is_maintenance: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DayCell:
-    """One day of an uptime bar as printed; its date texts are worked out once per date, not
-    once per component (the bars of a large page hold thousands of days)."""
-
-    iso_date: str
-    label: str
-    level: str
-    summary: str
-    incidents: list[IncidentLink]
-
-
-@dataclass
-class UptimeRow:
-    bar: UptimeBar
-    cells: list[DayCell]
-
-
 @dataclass
 class ComponentEntry:
     component: Component
-    uptime: UptimeRow | None = None
+    uptime: UptimeBar | None = None
     is_group = False
 
 
@@ -170,9 +152,8 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
     )
     bars = uptime_bars(showcased, rows, days=UPTIME_DAYS, now=now)
     _attach_bar_incidents(bars, first_day=first_day, now=now)
-    rows_by_pk = _uptime_rows(bars)
     for entry in _flatten(entries):
-        entry.uptime = rows_by_pk.get(entry.component.pk)
+        entry.uptime = bars.get(entry.component.pk)
 
     past_since = day_start(today - dt.timedelta(days=PAST_INCIDENT_DAYS - 1))
     listed = _home_incidents(by_pk, order=[c.pk for c in shown], since=past_since, now=now)
@@ -283,20 +264,6 @@ def _home_incidents(
     return summaries
 
 
-def _uptime_rows(bars: dict[int, UptimeBar]) -> dict[int, UptimeRow]:
-    texts: dict[dt.date, tuple[str, str]] = {}
-    rows = {}
-    for pk, bar in bars.items():
-        cells = []
-        for day in bar.days:
-            iso_date, label = texts.get(day.date) or texts.setdefault(
-                day.date, (day.date.isoformat(), f"{day.date:%b} {day.date.day}, {day.date.year}")
-            )
-            cells.append(DayCell(iso_date, label, day.level, day.summary, day.incidents))
-        rows[pk] = UptimeRow(bar=bar, cells=cells)
-    return rows
-
-
 def _attach_bar_incidents(
     bars: dict[int, UptimeBar], *, first_day: dt.date, now: dt.datetime
 ) -> None:
@@ -328,23 +295,27 @@ def _attach_bar_incidents(
     days_by_component: dict[int, dict[dt.date, DayBar]] = {
         pk: {day.date: day for day in bar.days} for pk, bar in bars.items()
     }
+    # Hundreds of rows: resolve the URL pattern and the page's zone once, not per row.
+    url_pattern = reverse("incident", kwargs={"public_id": "public-id"})
+    zone = timezone.get_current_timezone()
+    one_day = dt.timedelta(days=1)
     for component_id, public_id, name, impact, kind, started_at, resolved_at in rows:
         link = links.get(public_id)
         if link is None:
             link = links[public_id] = IncidentLink(
                 name=name,
-                url=reverse("incident", kwargs={"public_id": public_id}),
+                url=url_pattern.replace("public-id", public_id),
                 impact=impact,
                 is_maintenance=kind == Kind.MAINTENANCE,
             )
         days = days_by_component[component_id]
-        day = timezone.localdate(max(started_at, window_start))
-        last = timezone.localdate(min(resolved_at or now, now))
+        day = max(started_at, window_start).astimezone(zone).date()
+        last = min(resolved_at or now, now).astimezone(zone).date()
         while day <= last:
             bar_day = days.get(day)
             if bar_day is not None:
                 bar_day.incidents.append(link)
-            day += dt.timedelta(days=1)
+            day += one_day
 
 
 def _past_days(summaries: Iterable[IncidentSummary], *, today: dt.date) -> list[PastDay]:

@@ -113,7 +113,7 @@ def rebuild_days(component: Component, first_day: dt.date, last_day: dt.date) ->
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class DayBar:
     """One day of one component's uptime bar."""
 
@@ -204,22 +204,29 @@ def uptime_bars(
     by_component: dict[int, dict[dt.date, UptimeDay]] = defaultdict(dict)
     for row in rows:
         by_component[row.component_id][row.date] = row
+    dates = [first_day + dt.timedelta(days=offset) for offset in range(days)]
 
     bars: dict[int, UptimeBar] = {}
     for component in components:
         tracked_from = max(_tracked_from(component), window_start)
         tracked_first_day = timezone.localdate(tracked_from)
+        exists = tracked_from <= now
         stored = by_component.get(component.pk, {})
         day_bars = []
-        for offset in range(days):
-            day = first_day + dt.timedelta(days=offset)
-            bar = DayBar(date=day, tracked=day >= tracked_first_day and tracked_from <= now)
+        for day in dates:
             row = stored.get(day)
-            if row is not None and bar.tracked:
-                bar.major_outage_seconds = row.major_outage_seconds
-                bar.partial_outage_seconds = row.partial_outage_seconds
-                bar.degraded_seconds = row.degraded_seconds
-                bar.maintenance_seconds = row.maintenance_seconds
+            tracked = exists and day >= tracked_first_day
+            if row is not None and tracked:
+                bar = DayBar(
+                    day,
+                    True,
+                    row.major_outage_seconds,
+                    row.partial_outage_seconds,
+                    row.degraded_seconds,
+                    row.maintenance_seconds,
+                )
+            else:
+                bar = DayBar(day, tracked)
             day_bars.append(bar)
         column = _STATUS_FIELD.get(component.status)
         if column is not None:

@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from statuspage.markdown import render_markdown
+from statuspage.uptime import UptimeBar
+from statuspage.uptime_html import UptimeDaysRenderer
 
 register = template.Library()
 
@@ -42,3 +44,38 @@ def timestamp(value: dt.datetime | None, style: str = "datetime") -> SafeString 
 @register.filter
 def local_date(value: dt.datetime) -> dt.date:
     return timezone.localdate(value)
+
+
+@register.simple_tag(takes_context=True)
+def uptime_days(context: template.Context, bar: UptimeBar) -> SafeString:
+    """The <li> days of an uptime bar. The bars of one page share one renderer (and so the
+    snippets of their plain days), kept in the page's outermost context."""
+    renderer = context.get("uptime_days_renderer")
+    if renderer is None:
+        renderer = UptimeDaysRenderer()
+        context.dicts[0]["uptime_days_renderer"] = renderer
+    return renderer.render(bar)
+
+
+_ICON_GLYPHS = {
+    "operational": "M4.6 8.3l2.2 2.2 4.6-4.8",
+    "none": "M4.6 8.3l2.2 2.2 4.6-4.8",
+    "degraded_performance": "M4.8 8h6.4",
+    "minor": "M4.8 8h6.4",
+    "partial_outage": "M8 4.4v4.3M8 11.3v.3",
+    "major": "M8 4.4v4.3M8 11.3v.3",
+    "major_outage": "M5.5 5.5l5 5M10.5 5.5l-5 5",
+    "critical": "M5.5 5.5l5 5M10.5 5.5l-5 5",
+}
+_CLOCK_GLYPH = "M8 4.6V8l2.4 1.6"
+
+
+@register.simple_tag
+def status_icon(tone: str) -> SafeString:
+    """The round status icon for a component status or an impact (a clock for maintenance)."""
+    glyph = _ICON_GLYPHS.get(tone, _CLOCK_GLYPH)
+    return format_html(
+        '<svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" '
+        'focusable="false"><circle cx="8" cy="8" r="8"/><path class="icon__glyph" d="{}"/></svg>',
+        glyph,
+    )
