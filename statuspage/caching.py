@@ -11,6 +11,7 @@ reverse proxy absorb a crowd.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -21,9 +22,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils import timezone
 from django.utils.http import http_date, parse_etags, quote_etag
 
 VERSION_KEY = "statuspage:public-version"
+GZIP_MIN_BYTES = 1024
+_COMPRESSIBLE = ("text/", "application/json", "application/xml", "application/atom+xml",
+                 "application/rss+xml", "image/svg+xml")  # fmt: skip
 ENTRY_TTL = 24 * 3600
 
 # Paths served from the cache: exact paths and prefixes of the public site.
@@ -63,10 +68,16 @@ def is_cacheable_path(path: str) -> bool:
 
 
 def _entry_key(request: HttpRequest, version: int) -> str:
+    # The page's date is part of the key: uptime bars and the past days move at midnight
+    # even when nothing else changes.
     variant = "htmx" if request.headers.get("HX-Request") else "full"
-    raw = f"{request.get_full_path()}|{variant}"
+    raw = f"{request.get_full_path()}|{variant}|{timezone.localdate().isoformat()}"
     digest = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
     return f"statuspage:page:{version}:{digest}"
+
+
+def _accepts_gzip(request: HttpRequest) -> bool:
+    return "gzip" in request.headers.get("Accept-Encoding", "")
 
 
 def _etag_matches(request: HttpRequest, etag: str) -> bool:
@@ -83,7 +94,15 @@ def public_cache_control() -> str:
 
 
 def _from_entry(request: HttpRequest, entry: dict) -> HttpResponse:
-    headers: dict[str, str] = entry["headers"]
+    headers: dict[str, str] = dict(entry["headers"])
+    body: bytes = entry["body"]
+    if entry.get("gzip") is not None:
+        headers["Vary"] = "Accept-Encoding"
+        if _accepts_gzip(request):
+            # Another representation, so another strong ETag.
+            body = entry["gzip"]
+            headers["Content-Encoding"] = "gzip"
+            headers["ETag"] = headers["ETag"][:-1] + '-gzip"'
     if _etag_matches(request, headers["ETag"]):
         response: HttpResponse = HttpResponseNotModified()
         for name in ("ETag", "Last-Modified", "Cache-Control", "Vary",
@@ -91,11 +110,10 @@ def _from_entry(request: HttpRequest, entry: dict) -> HttpResponse:
             if name in headers:
                 response[name] = headers[name]
         return response
-    body = b"" if request.method == "HEAD" else entry["body"]
-    response = HttpResponse(body, status=entry["status"])
+    response = HttpResponse(b"" if request.method == "HEAD" else body, status=entry["status"])
     for name, value in headers.items():
         response[name] = value
-    response["Content-Length"] = str(len(entry["body"]))
+    response["Content-Length"] = str(len(body))
     return response
 
 
@@ -163,7 +181,11 @@ class PublicCacheMiddleware:
         headers["ETag"] = quote_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
         headers["Last-Modified"] = http_date(version / 1e9)
         headers.setdefault("Cache-Control", public_cache_control())
-        entry = {"status": response.status_code, "headers": headers, "body": body}
+        entry = {"status": response.status_code, "headers": headers, "body": body, "gzip": None}
+        content_type = headers.get("Content-Type", "")
+        if len(body) >= GZIP_MIN_BYTES and content_type.startswith(_COMPRESSIBLE):
+            # Compressed once here, not once per request.
+            entry["gzip"] = gzip.compress(body, compresslevel=6, mtime=0)
         cache.set(key, entry, timeout=ENTRY_TTL)
         self.local.put(key, entry)
         return entry

@@ -132,3 +132,38 @@ def test_a_transaction_moves_the_version_once(monkeypatch):
     bumps.clear()
     make_incident(components={api: "major_outage"})
     assert len(bumps) == 1
+
+
+def test_a_client_that_accepts_gzip_gets_the_page_compressed(client):
+    import gzip
+
+    for n in range(5):
+        make_component(f"Component {n}")
+    plain = client.get("/")
+    packed = client.get("/", headers={"Accept-Encoding": "gzip, br"})
+    assert packed["Content-Encoding"] == "gzip"
+    assert packed["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.content) == plain.content
+    assert len(packed.content) < len(plain.content) / 3
+    assert packed["ETag"] != plain["ETag"]
+    again = client.get(
+        "/", headers={"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]}
+    )
+    assert again.status_code == 304
+
+
+def test_the_cached_page_moves_on_at_midnight(client):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    make_component("API")
+    today = timezone.localdate()
+    first = client.get("/").content.decode()
+    assert today.strftime("%b") in first
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1)):
+        later = client.get("/").content.decode()
+    tomorrow = today + dt.timedelta(days=1)
+    assert f'datetime="{tomorrow.isoformat()}"' in later
+    assert f'datetime="{tomorrow.isoformat()}"' not in first
