@@ -50,6 +50,11 @@ def bump_public_version() -> None:
     cache.set(VERSION_KEY, time.time_ns(), timeout=None)
 
 
+def live_token() -> str:
+    """Names what the home page shows: the public version and the page's date."""
+    return f"{public_version()}.{timezone.localdate().isoformat()}"
+
+
 def public_changed() -> None:
     """Call inside a write: the public version moves once the transaction commits.
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("incidents/<str:public_id>", views.incident_detail, name="incident"),
     path("history", views.history, name="history"),
+    path("live", views.live, name="live"),
 ]

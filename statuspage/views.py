@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from statuspage import selectors
+from statuspage.caching import live_token
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "statuspage/home.html", selectors.home_page_context())
+    # The token is taken before the reads, so a change made meanwhile is fetched next time.
+    token = live_token()
+    context = selectors.home_page_context()
+    context.update(live_token=token, live_interval=settings.LIVE_UPDATE_SECONDS)
+    return render(request, "statuspage/home.html", context)
+
+
+def live(request: HttpRequest) -> HttpResponse:
+    """What the home page polls: 204 while nothing changed since the version it shows,
+    otherwise its sections, to swap in place."""
+    token = live_token()
+    if request.GET.get("v") == token:
+        return HttpResponse(status=204)
+    context = selectors.home_page_context()
+    context.update(live_token=token, live_interval=settings.LIVE_UPDATE_SECONDS)
+    return render(request, "statuspage/live.html", context)
 
 
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:

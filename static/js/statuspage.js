@@ -150,6 +150,10 @@
     document.body.addEventListener("htmx:afterSwap", function (event) {
       enhance(event.target);
     });
+    // Live updates replace the page's sections out of band.
+    document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+      enhance(event.detail.target || event.target);
+    });
   }
 
   if (document.readyState === "loading") {
