@@ -1,8 +1,9 @@
 """The emails: an event's notification (plain text and HTML from the same markdown) and the
 notices about a subscription itself (confirm it, you are already subscribed).
 
-An event's email is rendered once per batch; only the recipient's own manage and unsubscribe
-links differ between subscribers, and they are put in by plain substitution.
+An event's email is rendered once per batch, and for SMTP serialized once too; only the
+recipient's address, own manage and unsubscribe links and message id differ between
+subscribers, and they are put in by plain substitution.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid, parseaddr
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -23,10 +26,12 @@ from notifications.models import Notice, Subscriber
 from statuspage.markdown import render_markdown
 from statuspage.models import Component
 
-# Stand-ins for each recipient's links in the shared rendering; URL-safe, so escaping leaves
-# them alone in HTML.
+# Stand-ins for what differs between recipients, in the shared rendering. They are URL-safe, so
+# HTML escaping leaves them alone, and plain ASCII, so serializing the message keeps them whole.
 _MANAGE = "__notifications_manage_url__"
 _UNSUBSCRIBE = "__notifications_unsubscribe_url__"
+_RECIPIENT = "__notifications_recipient__@example.invalid"
+_DELIVERY = "__notifications_delivery__"
 
 _MAINTENANCE_LABELS = {
     MaintenanceStatus.SCHEDULED: "Scheduled maintenance",
@@ -46,6 +51,11 @@ def sender() -> str:
     return formataddr((name or settings.STATUSPAGE_NAME, address))
 
 
+def _message_id(delivery_id: int | str) -> str:
+    # The same id on every attempt, so a receiving system can drop a repeat.
+    return f"<delivery-{delivery_id}@{site_host()}>"
+
+
 @dataclass(frozen=True)
 class EventEmail:
     """One event's email, rendered once, ready to be addressed to each subscriber."""
@@ -54,29 +64,77 @@ class EventEmail:
     text: str
     html: str
 
-    def for_subscriber(self, subscriber: Subscriber, *, delivery_id: int) -> EmailMultiAlternatives:
-        manage = tokens.manage_url(subscriber)
-        unsubscribe = tokens.unsubscribe_url(subscriber)
-        text = self.text.replace(_MANAGE, manage).replace(_UNSUBSCRIBE, unsubscribe)
-        html = self.html.replace(_MANAGE, manage).replace(_UNSUBSCRIBE, unsubscribe)
-        host = site_host()
+    def message(
+        self, *, to: str, manage_url: str, unsubscribe_url: str, message_id: str
+    ) -> EmailMultiAlternatives:
+        text = self.text.replace(_MANAGE, manage_url).replace(_UNSUBSCRIBE, unsubscribe_url)
+        html = self.html.replace(_MANAGE, manage_url).replace(_UNSUBSCRIBE, unsubscribe_url)
         message = EmailMultiAlternatives(
             subject=self.subject,
             body=text,
             from_email=sender(),
-            to=[subscriber.email],
+            to=[to],
             headers={
                 # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs.
-                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe": f"<{unsubscribe_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "List-Id": f"{settings.STATUSPAGE_NAME} <notifications.{host}>",
+                "List-Id": f"{settings.STATUSPAGE_NAME} <notifications.{site_host()}>",
                 "Auto-Submitted": "auto-generated",
-                # The same id on every attempt, so a receiving system can drop a repeat.
-                "Message-ID": f"<delivery-{delivery_id}@{host}>",
+                "Message-ID": message_id,
             },
         )
         message.attach_alternative(html, "text/html")
         return message
+
+    def for_subscriber(self, subscriber: Subscriber, *, delivery_id: int) -> EmailMultiAlternatives:
+        return self.message(
+            to=subscriber.email,
+            manage_url=tokens.manage_url(subscriber),
+            unsubscribe_url=tokens.unsubscribe_url(subscriber),
+            message_id=_message_id(delivery_id),
+        )
+
+    @cached_property
+    def wire(self) -> WireEmail | None:
+        """The message serialized once for SMTP, or None when its bodies had to be encoded
+        (Django uses quoted-printable for lines over 998 bytes) and the stand-ins cannot be
+        swapped safely."""
+        message = self.message(
+            to=_RECIPIENT,
+            manage_url=_MANAGE,
+            unsubscribe_url=_UNSUBSCRIBE,
+            message_id=_message_id(_DELIVERY),
+        )
+        data = message.message().as_bytes(linesep="\r\n")
+        if b"Content-Transfer-Encoding: quoted-printable" in data:
+            return None  # its lines are cut at 76 characters; longer links would break that
+        if not all(s.encode() in data for s in (_RECIPIENT, _MANAGE, _UNSUBSCRIBE, _DELIVERY)):
+            return None
+        envelope_sender = sanitize_address(message.from_email, settings.DEFAULT_CHARSET)
+        return WireEmail(sender=envelope_sender, data=data)
+
+
+@dataclass(frozen=True)
+class WireEmail:
+    """An event's email as the bytes an SMTP server receives, with the recipient's address,
+    links and message id substituted per subscriber: what Django's SMTP backend would send,
+    without building and serializing a MIME tree for every one of thousands of recipients."""
+
+    sender: str
+    data: bytes
+
+    @staticmethod
+    def fits(address: str) -> bool:
+        """Plain ASCII addresses go in as they are; others need Django's encoding."""
+        return address.isascii()
+
+    def for_subscriber(self, subscriber: Subscriber, *, delivery_id: int) -> bytes:
+        return (
+            self.data.replace(_RECIPIENT.encode(), subscriber.email.encode())
+            .replace(_MANAGE.encode(), tokens.manage_url(subscriber).encode())
+            .replace(_UNSUBSCRIBE.encode(), tokens.unsubscribe_url(subscriber).encode())
+            .replace(_DELIVERY.encode(), str(delivery_id).encode())
+        )
 
 
 def _tidy(text: str) -> str:

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from incidents.models import EventKind, Incident, OutboxEvent
 from notifications import dispatch, payloads, tokens
-from notifications.emails import EventEmail, event_email
+from notifications.emails import EventEmail, WireEmail, event_email
 from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
 from notifications.transports import (
     EmailTransport,
@@ -432,7 +432,13 @@ def _send_email(transport: EmailTransport, batch: _Batch, delivery: Delivery) ->
     content = batch.email(batch.events[delivery.event_id])
     if content is None:
         raise _NothingToSend
-    transport.send(content.for_subscriber(delivery.subscriber, delivery_id=delivery.pk))
+    subscriber = delivery.subscriber
+    wire = content.wire if transport.speaks_smtp and WireEmail.fits(subscriber.email) else None
+    if wire is not None:
+        data = wire.for_subscriber(subscriber, delivery_id=delivery.pk)
+        transport.send_bytes(sender=wire.sender, recipient=subscriber.email, data=data)
+    else:
+        transport.send(content.for_subscriber(subscriber, delivery_id=delivery.pk))
 
 
 def _send_webhook(transport: WebhookTransport, batch: _Batch, delivery: Delivery) -> None:

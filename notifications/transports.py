@@ -11,11 +11,13 @@ import hashlib
 import hmac
 import smtplib
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import httpx
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 # How much of a webhook receiver's answer is read (for error messages).
 _MAX_ANSWER_BYTES = 4096
@@ -41,7 +43,8 @@ class EmailTransport:
     """
 
     def __init__(self) -> None:
-        self._connection = None
+        self._backend = get_connection(fail_silently=False)
+        self._opened = False
         self._broken: TransportError | None = None
 
     def __enter__(self) -> EmailTransport:
@@ -55,14 +58,26 @@ class EmailTransport:
     ) -> None:
         self.close()
 
+    @property
+    def speaks_smtp(self) -> bool:
+        """True when messages go to an SMTP server, which takes ready-made bytes."""
+        return isinstance(self._backend, SmtpBackend)
+
     def send(self, message: EmailMessage) -> None:
+        self._guarded(lambda: self._backend.send_messages([message]))
+
+    def send_bytes(self, *, sender: str, recipient: str, data: bytes) -> None:
+        """Send a serialized message (SMTP only), as Django's SMTP backend would."""
+        self._guarded(lambda: self._backend.connection.sendmail(sender, [recipient], data))
+
+    def _guarded(self, action: Callable[[], object]) -> None:
         if self._broken is not None:
             raise self._broken
         try:
-            if self._connection is None:
-                self._connection = get_connection(fail_silently=False)
-                self._connection.open()
-            self._connection.send_messages([message])
+            if not self._opened:
+                self._backend.open()
+                self._opened = True
+            action()
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
             raise TransportError(
@@ -81,10 +96,10 @@ class EmailTransport:
             raise self._broken from None
 
     def close(self) -> None:
-        if self._connection is not None:
+        if self._opened:
             with contextlib.suppress(smtplib.SMTPException, OSError):
-                self._connection.close()
-            self._connection = None
+                self._backend.close()
+            self._opened = False
 
 
 def webhook_signature(secret: str, body: bytes) -> str:

@@ -2,6 +2,8 @@
 real SMTP server (aiosmtpd on 127.0.0.1), which keeps what it accepted."""
 
 import datetime as dt
+import email
+import email.policy
 import re
 
 import pytest
@@ -10,9 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents import services as incident_services
-from incidents.models import OutboxEvent
+from incidents.models import Incident, OutboxEvent
 from notifications import services
+from notifications.emails import event_email
 from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
+from statuspage.serializers import with_serialization_prefetches
 from tests.factories import make_component, make_group, make_incident, make_maintenance
 from tests.notifications.factories import make_subscriber
 from tests.notifications.outbox import deliver_everything, fan_out_pending, send_due
@@ -296,3 +300,53 @@ def test_a_subscriber_chosen_while_the_event_was_fanned_out_is_not_added_later(s
     make_subscriber("late@example.com")
     deliver_everything()
     assert list(smtp_sink.counts()) == ["ada@example.com"]
+
+
+def _comparable(raw: bytes) -> dict[str, object]:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    headers = {
+        name: " ".join(str(value).split())
+        for name, value in message.items()
+        if name not in ("Date", "Content-Type")
+    }
+    parts = [(p.get_content_type(), p.get_content()) for p in message.iter_parts()]
+    return {"headers": headers, "type": message.get_content_type(), "parts": parts}
+
+
+def test_the_smtp_fast_path_sends_what_djangos_backend_would():
+    api = make_component("Zürich API")
+    subscriber = make_subscriber("ada@example.com")
+    incident = make_incident(
+        "Erreurs élevées → API",
+        body="Nous enquêtons. **Désolés**.",
+        components={api: "major_outage"},
+    )
+    incident = with_serialization_prefetches(Incident.objects.filter(pk=incident.pk)).get()
+    content = event_email(kind="incident_created", incident=incident, update_id=None)
+
+    # What django.core.mail.backends.smtp.EmailBackend hands to smtplib:
+    django_message = content.for_subscriber(subscriber, delivery_id=7).message()
+    django_bytes = django_message.as_bytes(linesep="\r\n")
+    assert content.wire is not None
+    wire_bytes = content.wire.for_subscriber(subscriber, delivery_id=7)
+    assert _comparable(wire_bytes) == _comparable(django_bytes)
+    assert _comparable(wire_bytes)["headers"]["Subject"] == "[Investigating] Erreurs élevées → API"
+
+
+def test_an_international_domain_goes_through_djangos_encoding(smtp_sink):
+    make_subscriber("ada@bücher.example")
+    make_incident()
+    deliver_everything()
+    assert list(smtp_sink.counts()) == ["ada@xn--bcher-kva.example"]
+
+
+def test_a_message_with_very_long_lines_is_still_sent_whole(smtp_sink):
+    make_subscriber("ada@example.com")
+    long_line = "All requests are failing. " * 60
+    incident = make_incident(body=long_line)
+    incident = with_serialization_prefetches(Incident.objects.filter(pk=incident.pk)).get()
+    assert event_email(kind="incident_created", incident=incident, update_id=None).wire is None
+    deliver_everything()
+    [message] = smtp_sink.messages_to("ada@example.com")
+    assert long_line.strip() in message.get_body(("plain",)).get_content()
+    assert "/subscriptions/unsubscribe/" in message["List-Unsubscribe"]

@@ -1,0 +1,256 @@
+"""Benchmark of the email fan-out: one incident update to N confirmed email subscribers (10,000
+by default), fanned out and sent by one Celery worker process into a local SMTP sink.
+
+    .venv/bin/python bench/fanout.py [--subscribers 10000] [--postgres postgres://postgres@127.0.0.1:5432]
+
+It prints the total seconds from posting the update to the last message accepted, emails per
+second, the worker's peak memory, and the SQL queries the worker ran per 1,000 deliveries. The
+database is a fresh SQLite file in a temporary folder, or with --postgres a fresh database on
+that server (created and dropped here). The broker is Redis database 2 (BENCH_REDIS_URL), which
+is emptied before and after.
+
+Run as `celery -A bench.fanout worker`, this module is also the worker: the statuspage Celery
+app, plus a counter of the SQL queries each pool process runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from celery.signals import task_postrun, worker_process_init  # noqa: E402
+
+from statuspage.celery import app  # noqa: E402,F401 - the worker's app
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
+_queries = 0
+
+
+# The worker side: count queries and record the peak memory after each task.
+
+
+def _peak_rss_kib(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _count(execute, sql, params, many, context):  # noqa: ANN001 - Django's execute wrapper
+    global _queries
+    _queries += 1
+    return execute(sql, params, many, context)
+
+
+@worker_process_init.connect
+def _install_counter(**kwargs: object) -> None:
+    if os.environ.get("BENCH_STATS_FILE"):
+        from django.db import connection
+
+        connection.execute_wrappers.append(_count)
+
+
+@task_postrun.connect
+def _write_stats(**kwargs: object) -> None:
+    path = os.environ.get("BENCH_STATS_FILE")
+    if path:
+        stats = {"queries": _queries, "peak_rss_kib": _peak_rss_kib()}
+        Path(path).write_text(json.dumps(stats))
+
+
+# The benchmark side.
+
+
+class CountingSink:
+    """An SMTP server that only counts: parsing each message would slow the sink, not the sender."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.recipients: set[str] = set()
+        self.duplicates = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        for recipient in envelope.rcpt_tos:
+            if recipient in self.recipients:
+                self.duplicates += 1
+            self.recipients.add(recipient)
+            self.accepted += 1
+        return "250 OK"
+
+
+def start_sink(sink: CountingSink) -> int:
+    from aiosmtpd.smtp import SMTP
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    port: list[int] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(
+            loop.create_server(lambda: SMTP(sink, enable_SMTPUTF8=True), "127.0.0.1", 0)
+        )
+        port.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    ready.wait(10)
+    return port[0]
+
+
+def create_postgres_database(server_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"notif_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}", name
+
+
+def drop_postgres_database(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument(
+        "--postgres", metavar="SERVER_URL", help="e.g. postgres://postgres@127.0.0.1:5432"
+    )
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
+    pg_name = None
+    if args.postgres:
+        database_url, pg_name = create_postgres_database(args.postgres.rstrip("/"))
+    else:
+        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    sink = CountingSink()
+    smtp_port = start_sink(sink)
+    stats_file = workdir / "worker-stats.json"
+    env = {
+        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CACHE_URL": "locmem://bench",
+        "VAR_DIR": str(workdir),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+
+    import django
+
+    django.setup()
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from incidents import services as incident_services
+    from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
+    from statuspage.models import Component
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    worker = None
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        api = Component.objects.create(name="API")
+        Component.objects.create(name="Dashboard")
+        now = timezone.now()
+        Subscriber.objects.bulk_create(
+            [
+                Subscriber(kind=SubscriberKind.EMAIL, email=f"s{n}@example.com", confirmed_at=now)
+                for n in range(args.subscribers)
+            ],
+            batch_size=1000,
+        )
+        incident = incident_services.incident_open(
+            name="Elevated API errors in the US data center",
+            impact="major",
+            body="We are investigating elevated error rates.",
+            component_statuses={api: "partial_outage"},
+            deliver_notifications=False,
+        )
+
+        log_path = workdir / "worker.log"
+        with open(log_path, "wb") as log:
+            worker = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "bench.fanout", "worker",
+                    "--concurrency=1", "-Q", "celery,notifications", "--loglevel=WARNING",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                ],
+                cwd=ROOT, env={**os.environ, "BENCH_STATS_FILE": str(stats_file)},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        # Wait for the pool process: it is ready when it has answered a ping.
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"The worker did not start:\n{log_path.read_text()}")
+
+        started = time.monotonic()
+        incident_services.incident_post_update(
+            incident=incident,
+            status="identified",
+            body="The cause is a faulty load balancer in the US data center; we are replacing it.",
+        )
+        deadline = started + 600
+        while sink.accepted < args.subscribers:
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit(f"Only {sink.accepted} messages arrived:\n{log_path.read_text()}")
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        # Let the last delivery be recorded and the stats written.
+        while Delivery.objects.filter(status=DeliveryStatus.SENT).count() < args.subscribers:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        stats = json.loads(stats_file.read_text())
+        main_peak = _peak_rss_kib(worker.pid)
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(30)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        if pg_name:
+            from django.db import connections
+
+            connections.close_all()
+            drop_postgres_database(args.postgres.rstrip("/"), pg_name)
+
+    database = "PostgreSQL" if pg_name else "SQLite"
+    batch = settings.NOTIFY_EMAIL_BATCH_SIZE
+    print(f"Database: {database}; batch size {batch}; one worker process")
+    print(f"Emails: {sink.accepted} accepted by the sink, {sink.duplicates} duplicates")
+    print(f"Total: {elapsed:.2f} s")
+    print(f"Throughput: {args.subscribers / elapsed:.0f} emails/s")
+    print(
+        f"Worker peak memory: {stats['peak_rss_kib'] / 1024:.0f} MiB (pool process), "
+        f"{main_peak / 1024:.0f} MiB (main process)"
+    )
+    per_thousand = stats["queries"] / (args.subscribers / 1000)
+    print(f"SQL queries: {stats['queries']} in all, {per_thousand:.0f} per 1,000 deliveries")
+
+
+if __name__ == "__main__":
+    main()
