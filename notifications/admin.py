@@ -337,8 +337,11 @@ class DeliveryAdmin(admin.ModelAdmin):
     def error(self, delivery: Delivery) -> str:
         return delivery.last_error[:120]
 
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.change_delivery")
+
     @admin.action(
-        description="Resend the selected failed or cancelled deliveries", permissions=["view"]
+        description="Resend the selected failed or cancelled deliveries", permissions=["resend"]
     )
     def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         _resend(self, request, queryset)
@@ -421,8 +424,11 @@ class NotificationEventAdmin(admin.ModelAdmin):
         url = reverse("admin:notifications_email_preview", args=[event.incident_id])
         return format_html('<a href="{}">Preview</a>', url)
 
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.change_delivery")
+
     @admin.action(
-        description="Resend the failed deliveries of the selected events", permissions=["view"]
+        description="Resend the failed deliveries of the selected events", permissions=["resend"]
     )
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[NotificationEvent]) -> None:
         _resend(self, request, Delivery.objects.filter(event__in=queryset))

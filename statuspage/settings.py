@@ -211,10 +211,16 @@ NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30)
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications")]
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}}
 CELERY_BEAT_SCHEDULE |= {
-    "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFY_SWEEP_SECONDS)},
+    # A run left waiting over a minute (workers down) is dropped: the next one does its work.
+    "notifications-sweep": {
+        "task": "notifications.sweep",
+        "schedule": float(NOTIFY_SWEEP_SECONDS),
+        "options": {"expires": max(NOTIFY_SWEEP_SECONDS, 60)},
+    },
     "notifications-maintenance-reminders": {
         "task": "notifications.record_maintenance_reminders",
         "schedule": 60.0,
+        "options": {"expires": 60},
     },
 }
 

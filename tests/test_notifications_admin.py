@@ -6,6 +6,7 @@ import io
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from incidents import services as incident_services
@@ -27,7 +28,9 @@ def import_csv(admin_client, text: str, *, confirmed: bool = False):
     return admin_client.post(f"{SUBSCRIBERS}import/", data, follow=True)
 
 
-def test_each_event_shows_how_many_deliveries_are_pending_sent_and_failed(admin_client, smtp_sink):
+def test_it_shows_per_event_how_many_deliveries_are_pending_sent_and_failed(
+    admin_client, smtp_sink
+):
     for n in range(3):
         make_subscriber(f"ok{n}@example.com")
     make_subscriber("gone@example.com")
@@ -54,7 +57,7 @@ def test_each_event_shows_how_many_deliveries_are_pending_sent_and_failed(admin_
     assert f"?event__id__exact={event.pk}&amp;status__exact=failed" in page
 
 
-def test_a_subscriber_page_shows_their_deliveries_with_errors(admin_client, smtp_sink):
+def test_it_shows_a_subscribers_deliveries_with_their_errors(admin_client, smtp_sink):
     subscriber = make_subscriber("gone@example.com")
     smtp_sink.refuse["gone@example.com"] = "550 5.1.1 Mailbox does not exist"
     make_incident("Elevated API errors")
@@ -65,7 +68,7 @@ def test_a_subscriber_page_shows_their_deliveries_with_errors(admin_client, smtp
     assert "All deliveries of this subscriber" in page
 
 
-def test_resending_queues_failed_deliveries_again_and_leaves_sent_ones(admin_client, smtp_sink):
+def test_it_resends_failed_deliveries_and_leaves_sent_ones(admin_client, smtp_sink):
     make_subscriber("ok@example.com")
     make_subscriber("gone@example.com")
     smtp_sink.refuse["gone@example.com"] = "550 No such user"
@@ -92,7 +95,7 @@ def test_resending_queues_failed_deliveries_again_and_leaves_sent_ones(admin_cli
     assert smtp_sink.counts() == {"ok@example.com": 1, "gone@example.com": 1}
 
 
-def test_staff_add_a_webhook_which_is_active_at_once(admin_client):
+def test_it_lets_staff_add_a_webhook_that_is_active_at_once(admin_client):
     api = make_component("API")
     response = admin_client.post(
         f"{SUBSCRIBERS}add/", {"url": "https://hooks.example.com/status", "components": [api.pk]}
@@ -107,7 +110,7 @@ def test_staff_add_a_webhook_which_is_active_at_once(admin_client):
     assert hook.secret in page
 
 
-def test_export_writes_one_line_per_subscriber(admin_client):
+def test_it_exports_one_line_per_subscriber(admin_client):
     api, web = make_component("API"), make_component("Web")
     make_subscriber("ada@example.com", components=[api, web])
     make_subscriber("bob@example.com")
@@ -126,7 +129,7 @@ def test_export_writes_one_line_per_subscriber(admin_client):
     ]
 
 
-def test_an_exported_file_imports_again(admin_client):
+def test_it_imports_an_exported_file_again(admin_client):
     api = make_component("API")
     make_subscriber("ada@example.com", components=[api])
     exported = admin_client.post(
@@ -140,7 +143,7 @@ def test_an_exported_file_imports_again(admin_client):
     assert list(imported.components.all()) == [api]
 
 
-def test_importing_without_confirmation_asks_each_new_address_to_confirm(admin_client):
+def test_it_asks_each_imported_address_to_confirm_unless_told_otherwise(admin_client):
     make_subscriber("known@example.com")
     response = import_csv(admin_client, "email\nnew@example.com\nKNOWN@example.com\n")
     assert "Imported 1 subscribers; 1 were already there" in response.content.decode()
@@ -149,7 +152,7 @@ def test_importing_without_confirmation_asks_each_new_address_to_confirm(admin_c
     assert new.notice == Notice.CONFIRM
 
 
-def test_a_file_with_bad_lines_imports_nothing_and_says_which(admin_client):
+def test_it_imports_nothing_from_a_file_with_bad_lines_and_says_which(admin_client):
     make_component("API")
     text = (
         "email,components\n"
@@ -166,13 +169,13 @@ def test_a_file_with_bad_lines_imports_nothing_and_says_which(admin_client):
     assert not Subscriber.objects.exists()
 
 
-def test_a_file_without_an_email_column_is_refused(admin_client):
+def test_it_refuses_a_file_without_an_email_column(admin_client):
     page = import_csv(admin_client, "address\nada@example.com\n").content.decode()
     assert "one of them must be &quot;email&quot;" in page
     assert not Subscriber.objects.exists()
 
 
-def test_the_preview_shows_subject_text_and_html_of_the_latest_update(admin_client):
+def test_it_previews_subject_text_and_html_of_the_latest_update(admin_client):
     api = make_component("API")
     make_component("Internal", is_public=False)
     incident = make_incident(
@@ -193,14 +196,26 @@ def test_the_preview_shows_subject_text_and_html_of_the_latest_update(admin_clie
     assert "Internal" not in page
 
 
-def test_the_preview_of_a_maintenance(admin_client):
+def test_it_previews_a_maintenance(admin_client):
     maintenance = make_maintenance("Database upgrade")
     page = admin_client.get(f"/admin/notifications/notificationevent/preview/{maintenance.pk}/")
     assert "[Scheduled maintenance] Database upgrade" in page.content.decode()
 
 
-def test_only_staff_see_the_preview(client):
+def test_it_shows_the_preview_to_staff_only(client):
     incident = make_incident()
     response = client.get(f"/admin/notifications/notificationevent/preview/{incident.pk}/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_it_lets_only_staff_who_may_change_deliveries_resend(client, django_user_model):
+    make_subscriber("ada@example.com")
+    make_incident()
+    fan_out_pending()
+    viewer = django_user_model.objects.create_user("viewer", password="unused", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_delivery"))
+    client.force_login(viewer)
+    page = client.get("/admin/notifications/delivery/").content.decode()
+    assert "ada@example.com" in page
+    assert 'value="resend"' not in page

@@ -37,7 +37,7 @@ def broker_down():
     restore_app(old)
 
 
-def test_nothing_is_enqueued_before_the_commit(eager_tasks, django_capture_on_commit_callbacks):
+def test_it_enqueues_nothing_before_the_commit(eager_tasks, django_capture_on_commit_callbacks):
     make_subscriber("ada@example.com")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         make_incident()
@@ -49,7 +49,7 @@ def test_nothing_is_enqueued_before_the_commit(eager_tasks, django_capture_on_co
     assert len(mail.outbox) == 1
 
 
-def test_a_committed_event_is_fanned_out_and_sent_by_the_tasks(
+def test_it_fans_out_and_sends_a_committed_event_through_the_tasks(
     eager_tasks, django_capture_on_commit_callbacks
 ):
     make_subscriber("ada@example.com")
@@ -59,7 +59,7 @@ def test_a_committed_event_is_fanned_out_and_sent_by_the_tasks(
     assert OutboxEvent.objects.get().processed_at is not None
 
 
-def test_with_the_broker_down_an_update_is_saved_and_goes_out_after_a_sweep(
+def test_it_saves_an_update_with_the_broker_down_and_sends_it_after_a_sweep(
     broker_down, django_capture_on_commit_callbacks, caplog, settings, eager_tasks
 ):
     settings.NOTIFY_SWEEP_GRACE_SECONDS = 0

@@ -70,7 +70,7 @@ def test_it_sends_a_multipart_email_with_one_click_unsubscribe_headers(smtp_sink
     assert Subscriber.objects.get().unsubscribed_at is not None
 
 
-def test_subjects_say_what_happened(smtp_sink):
+def test_it_says_what_happened_in_the_subject(smtp_sink):
     api = make_component("API")
     make_subscriber("ada@example.com")
     incident = make_incident("Login failures", components={api: "partial_outage"})
@@ -97,7 +97,7 @@ def test_subjects_say_what_happened(smtp_sink):
     assert "<h1>What happened</h1>" in postmortem.get_body(("html",)).get_content()
 
 
-def test_only_subscribers_of_an_affected_component_or_of_all_get_it(smtp_sink):
+def test_it_sends_only_to_subscribers_of_an_affected_component_or_of_all(smtp_sink):
     api, web = make_component("API"), make_component("Web")
     make_subscriber("all@example.com")
     make_subscriber("api@example.com", components=[api])
@@ -111,7 +111,7 @@ def test_only_subscribers_of_an_affected_component_or_of_all_get_it(smtp_sink):
     assert sorted(smtp_sink.counts()) == ["all@example.com", "api@example.com", "both@example.com"]
 
 
-def test_an_incident_without_components_reaches_only_those_who_follow_everything(smtp_sink):
+def test_it_sends_an_incident_without_components_only_to_those_who_follow_everything(smtp_sink):
     api = make_component("API")
     make_subscriber("all@example.com")
     make_subscriber("api@example.com", components=[api])
@@ -120,7 +120,7 @@ def test_an_incident_without_components_reaches_only_those_who_follow_everything
     assert list(smtp_sink.counts()) == ["all@example.com"]
 
 
-def test_hidden_components_never_show_in_emails_or_pick_recipients(smtp_sink):
+def test_it_never_shows_hidden_components_or_picks_recipients_by_them(smtp_sink):
     api = make_component("API")
     internal = make_component("Internal ledger", is_public=False)
     billing = make_component("Billing engine", group=make_group("Back office", is_public=False))
@@ -138,7 +138,7 @@ def test_hidden_components_never_show_in_emails_or_pick_recipients(smtp_sink):
     assert "internal@example.com" not in smtp_sink.counts()
 
 
-def test_drafts_notify_nobody_until_published(smtp_sink):
+def test_it_notifies_nobody_of_a_draft_until_it_is_published(smtp_sink):
     api = make_component("API")
     make_subscriber("ada@example.com")
     incident = make_incident(
@@ -151,7 +151,7 @@ def test_drafts_notify_nobody_until_published(smtp_sink):
     assert subjects(smtp_sink, "ada@example.com") == ["[Investigating] Checker saw an outage"]
 
 
-def test_an_update_posted_without_notifying_sends_nothing(smtp_sink):
+def test_it_sends_nothing_for_an_update_posted_without_notifying(smtp_sink):
     make_subscriber("ada@example.com")
     incident = make_incident()
     deliver_everything()
@@ -162,7 +162,7 @@ def test_an_update_posted_without_notifying_sends_nothing(smtp_sink):
     assert len(smtp_sink.received) == 1
 
 
-def test_fanning_out_the_same_event_again_sends_nothing_twice(smtp_sink):
+def test_it_sends_nothing_twice_when_an_event_is_fanned_out_again(smtp_sink):
     make_subscriber("ada@example.com")
     make_subscriber("bob@example.com")
     make_incident()
@@ -178,7 +178,7 @@ def test_fanning_out_the_same_event_again_sends_nothing_twice(smtp_sink):
     assert smtp_sink.counts() == {"ada@example.com": 1, "bob@example.com": 1}
 
 
-def test_a_batch_goes_over_one_smtp_connection(smtp_sink, settings):
+def test_it_sends_a_batch_over_one_smtp_connection(smtp_sink, settings):
     settings.NOTIFY_EMAIL_BATCH_SIZE = 50
     for n in range(12):
         make_subscriber(f"person{n}@example.com")
@@ -190,7 +190,7 @@ def test_a_batch_goes_over_one_smtp_connection(smtp_sink, settings):
     assert smtp_sink.sessions - sessions_before == 1
 
 
-def test_a_refused_recipient_does_not_stop_the_others_and_is_retried(smtp_sink, settings):
+def test_it_retries_a_refused_recipient_and_still_sends_to_the_others(smtp_sink, settings):
     settings.NOTIFY_RETRY_BASE_SECONDS = 60
     make_subscriber("ada@example.com")
     make_subscriber("gone@example.com")
@@ -216,7 +216,7 @@ def test_a_refused_recipient_does_not_stop_the_others_and_is_retried(smtp_sink, 
     assert refused.attempts == 2
 
 
-def test_after_the_last_attempt_it_fails_and_repeated_failures_disable_the_subscriber(
+def test_it_gives_up_after_the_last_attempt_and_disables_after_repeated_failures(
     smtp_sink, settings
 ):
     settings.NOTIFY_MAX_ATTEMPTS = 2
@@ -238,7 +238,7 @@ def test_after_the_last_attempt_it_fails_and_repeated_failures_disable_the_subsc
     assert "550 5.1.1 No such user here" in subscriber.disabled_reason
 
 
-def test_with_the_mail_server_down_the_batch_fails_fast_and_goes_out_later(smtp_sink, settings):
+def test_it_fails_a_batch_fast_with_the_mail_server_down_and_sends_it_later(smtp_sink, settings):
     for n in range(5):
         make_subscriber(f"person{n}@example.com")
     make_incident()
@@ -254,7 +254,7 @@ def test_with_the_mail_server_down_the_batch_fails_fast_and_goes_out_later(smtp_
     assert len(smtp_sink.counts()) == 5
 
 
-def test_a_claimed_delivery_is_not_claimed_again():
+def test_it_never_claims_a_claimed_delivery_again():
     make_subscriber("ada@example.com")
     make_incident()
     fan_out_pending()
@@ -264,7 +264,7 @@ def test_a_claimed_delivery_is_not_claimed_again():
     assert second.deliveries == []
 
 
-def test_the_claims_of_a_stopped_worker_expire_and_are_sent_once(smtp_sink, settings):
+def test_it_takes_back_the_claims_of_a_stopped_worker_and_sends_them_once(smtp_sink, settings):
     settings.NOTIFY_CLAIM_TIMEOUT_SECONDS = 300
     make_subscriber("ada@example.com")
     make_subscriber("bob@example.com")
@@ -282,7 +282,7 @@ def test_the_claims_of_a_stopped_worker_expire_and_are_sent_once(smtp_sink, sett
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {2}
 
 
-def test_a_subscriber_who_leaves_before_the_send_gets_nothing(smtp_sink):
+def test_it_sends_nothing_to_a_subscriber_who_left_before_the_send(smtp_sink):
     subscriber = make_subscriber("ada@example.com")
     make_incident()
     fan_out_pending()
@@ -293,7 +293,7 @@ def test_a_subscriber_who_leaves_before_the_send_gets_nothing(smtp_sink):
     assert Delivery.objects.get().status == DeliveryStatus.CANCELLED
 
 
-def test_a_subscriber_chosen_while_the_event_was_fanned_out_is_not_added_later(smtp_sink):
+def test_it_does_not_add_subscribers_to_an_event_fanned_out_before_they_came(smtp_sink):
     make_subscriber("ada@example.com")
     make_incident()
     fan_out_pending()
@@ -313,7 +313,7 @@ def _comparable(raw: bytes) -> dict[str, object]:
     return {"headers": headers, "type": message.get_content_type(), "parts": parts}
 
 
-def test_the_smtp_fast_path_sends_what_djangos_backend_would():
+def test_it_sends_over_smtp_exactly_what_djangos_backend_would():
     api = make_component("Zürich API")
     subscriber = make_subscriber("ada@example.com")
     incident = make_incident(
@@ -333,14 +333,14 @@ def test_the_smtp_fast_path_sends_what_djangos_backend_would():
     assert _comparable(wire_bytes)["headers"]["Subject"] == "[Investigating] Erreurs élevées → API"
 
 
-def test_an_international_domain_goes_through_djangos_encoding(smtp_sink):
+def test_it_encodes_an_international_domain_the_way_django_does(smtp_sink):
     make_subscriber("ada@bücher.example")
     make_incident()
     deliver_everything()
     assert list(smtp_sink.counts()) == ["ada@xn--bcher-kva.example"]
 
 
-def test_a_message_with_very_long_lines_is_still_sent_whole(smtp_sink):
+def test_it_still_sends_a_message_with_very_long_lines_whole(smtp_sink):
     make_subscriber("ada@example.com")
     long_line = "All requests are failing. " * 60
     incident = make_incident(body=long_line)

@@ -33,13 +33,13 @@ def subjects(sink) -> list[str]:
     return [r.message["Subject"] for r in sink.received]
 
 
-def test_beat_runs_the_sweeper_and_the_reminders():
+def test_it_puts_the_sweeper_and_the_reminders_on_beat():
     scheduled = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"notifications.sweep", "notifications.record_maintenance_reminders"} <= scheduled
     assert {"notifications.sweep", "notifications.record_maintenance_reminders"} <= set(app.tasks)
 
 
-def test_the_reminder_goes_out_once_at_the_lead_time(smtp_sink, settings):
+def test_it_sends_the_reminder_once_at_the_lead_time(smtp_sink, settings):
     settings.NOTIFY_REMINDER_LEAD_MINUTES = 60
     make_subscriber("ada@example.com")
     with time_machine.travel(T0, tick=False):
@@ -58,7 +58,7 @@ def test_the_reminder_goes_out_once_at_the_lead_time(smtp_sink, settings):
     assert "This scheduled maintenance starts 2 Mar 2026 at 11:00 UTC." in reminder
 
 
-def test_the_lead_time_is_a_setting(smtp_sink, settings):
+def test_it_takes_the_lead_time_from_the_settings(smtp_sink, settings):
     settings.NOTIFY_REMINDER_LEAD_MINUTES = 15
     make_subscriber("ada@example.com")
     with time_machine.travel(T0, tick=False):
@@ -69,7 +69,7 @@ def test_the_lead_time_is_a_setting(smtp_sink, settings):
     assert subjects(smtp_sink)[-1] == "[Maintenance reminder] Database upgrade"
 
 
-def test_a_maintenance_starts_and_completes_by_itself_and_says_so(smtp_sink, settings):
+def test_it_announces_a_maintenance_starting_and_completing_by_itself(smtp_sink, settings):
     settings.NOTIFY_REMINDER_LEAD_MINUTES = 60
     database = make_component("Database")
     make_subscriber("db@example.com", components=[database])

@@ -91,7 +91,7 @@ def test_it_posts_signed_statuspage_payloads(webhook_receiver, hook):
     assert_valid(changed["component"], "component")
 
 
-def test_the_signature_fails_with_another_secret_or_another_body(webhook_receiver, hook):
+def test_it_fails_the_signature_check_with_another_secret_or_body(webhook_receiver, hook):
     make_incident()
     deliver_everything()
     [request] = webhook_receiver.received
@@ -101,7 +101,7 @@ def test_the_signature_fails_with_another_secret_or_another_body(webhook_receive
     assert not signature_is_valid(hook.secret, request.body + b" ", header)
 
 
-def test_postmortems_and_maintenances_carry_their_own_fields(webhook_receiver, hook):
+def test_it_adds_the_postmortem_and_maintenance_fields(webhook_receiver, hook):
     incident = make_incident("Login failures")
     incident_services.incident_resolve(incident=incident, body="Fixed.")
     incident_services.incident_save_postmortem(incident=incident, body="Draft, not for anyone yet.")
@@ -124,7 +124,7 @@ def test_postmortems_and_maintenances_carry_their_own_fields(webhook_receiver, h
     assert_valid(maintenance, "maintenance")
 
 
-def test_the_delivery_id_stays_the_same_on_retries(webhook_receiver, hook):
+def test_it_keeps_the_delivery_id_on_retries(webhook_receiver, hook):
     webhook_receiver.answers.extend([(500, 0)])
     make_incident()
     deliver_everything()
@@ -134,7 +134,7 @@ def test_the_delivery_id_stays_the_same_on_retries(webhook_receiver, hook):
     assert first.headers["X-Statuspage-Delivery"] == second.headers["X-Statuspage-Delivery"]
 
 
-def test_failures_are_retried_with_exponential_backoff(webhook_receiver, hook, settings):
+def test_it_retries_failures_with_exponential_backoff(webhook_receiver, hook, settings):
     settings.NOTIFY_RETRY_BASE_SECONDS = 60
     webhook_receiver.answers.extend([(500, 0), (503, 0)])
     make_incident()
@@ -157,7 +157,7 @@ def test_failures_are_retried_with_exponential_backoff(webhook_receiver, hook, s
     assert len(webhook_receiver.received) == 3
 
 
-def test_a_slow_endpoint_counts_as_a_failure(webhook_receiver, hook, settings):
+def test_it_counts_a_slow_endpoint_as_a_failure(webhook_receiver, hook, settings):
     settings.NOTIFY_WEBHOOK_TIMEOUT = 1
     webhook_receiver.answers.append((200, 2.5))
     make_incident()
@@ -168,7 +168,7 @@ def test_a_slow_endpoint_counts_as_a_failure(webhook_receiver, hook, settings):
 
 
 @pytest.mark.parametrize("status", [302, 404, 410])
-def test_a_refusal_is_not_retried(webhook_receiver, hook, status):
+def test_it_does_not_retry_a_refusal(webhook_receiver, hook, status):
     webhook_receiver.answers.append((status, 0))
     make_incident()
     deliver_everything()
@@ -177,7 +177,7 @@ def test_a_refusal_is_not_retried(webhook_receiver, hook, status):
     assert delivery.last_error.startswith(f"HTTP {status}")
 
 
-def test_repeated_permanent_failures_disable_the_subscriber_and_say_why(
+def test_it_disables_after_repeated_permanent_failures_and_says_why(
     webhook_receiver, hook, settings, admin_client
 ):
     settings.NOTIFY_DISABLE_AFTER_FAILURES = 3
@@ -197,7 +197,7 @@ def test_repeated_permanent_failures_disable_the_subscriber_and_say_why(
     assert "3 deliveries in a row failed" in page
 
 
-def test_a_success_resets_the_failure_count(webhook_receiver, hook, settings):
+def test_it_resets_the_failure_count_on_success(webhook_receiver, hook, settings):
     settings.NOTIFY_DISABLE_AFTER_FAILURES = 2
     webhook_receiver.answers.extend([(410, 0), (200, 0), (410, 0)])
     for n in range(3):
@@ -208,7 +208,7 @@ def test_a_success_resets_the_failure_count(webhook_receiver, hook, settings):
     assert hook.consecutive_failures == 1
 
 
-def test_webhooks_follow_their_components(webhook_receiver):
+def test_it_sends_webhooks_only_for_their_components(webhook_receiver):
     api, web = make_component("API"), make_component("Web")
     subscriber = make_webhook(webhook_receiver.url, components=[web])
     webhook_receiver.secret = subscriber.secret
@@ -223,7 +223,7 @@ def test_webhooks_follow_their_components(webhook_receiver):
     }
 
 
-def test_the_unsubscribe_link_in_meta_stops_the_webhook(webhook_receiver, hook):
+def test_it_stops_the_webhook_through_the_unsubscribe_link_in_meta(webhook_receiver, hook):
     make_incident()
     deliver_everything()
     link = webhook_receiver.received[0].payload["meta"]["unsubscribe"]
@@ -234,7 +234,7 @@ def test_the_unsubscribe_link_in_meta_stops_the_webhook(webhook_receiver, hook):
     assert len(webhook_receiver.received) == 1
 
 
-def test_the_documentation_page_explains_the_signature(client):
+def test_it_explains_the_signature_on_the_documentation_page(client):
     page = client.get("/subscriptions/webhooks").content.decode()
     assert "X-Statuspage-Signature" in page
     assert "hmac.compare_digest" in page

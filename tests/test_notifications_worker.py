@@ -33,7 +33,7 @@ def all_settled() -> bool:
     )
 
 
-def test_a_worker_process_fans_out_and_sends_the_mail(smtp_sink, start_worker):
+def test_it_fans_out_and_sends_the_mail_in_a_worker_process(smtp_sink, start_worker):
     api, web = make_component("API"), make_component("Web")
     make_subscriber("ada@example.com")
     make_subscriber("api@example.com", components=[api])
@@ -51,9 +51,7 @@ def test_a_worker_process_fans_out_and_sends_the_mail(smtp_sink, start_worker):
     assert "notifications.fan_out_event" in worker.log()
 
 
-def test_a_worker_killed_mid_batch_and_restarted_delivers_every_message_once(
-    smtp_sink, start_worker
-):
+def test_it_delivers_every_message_once_when_a_worker_is_killed_mid_batch(smtp_sink, start_worker):
     recipients = [f"person{n:02}@example.com" for n in range(40)]
     for address in recipients:
         make_subscriber(address)
@@ -91,9 +89,7 @@ def test_a_worker_killed_mid_batch_and_restarted_delivers_every_message_once(
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(recipients)
 
 
-def test_with_the_broker_down_the_update_is_saved_and_mail_goes_out_once_it_is_back(
-    smtp_sink, start_worker
-):
+def test_it_saves_an_update_with_the_broker_down_and_mails_once_it_is_back(smtp_sink, start_worker):
     make_subscriber("ada@example.com")
     incident = make_incident("Elevated API errors")
     OutboxEvent.objects.update(processed_at=incident.created_at)  # announced already
