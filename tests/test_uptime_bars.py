@@ -20,11 +20,26 @@ NOW = dt.datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 # The 90-day window runs from midnight on April 2 to now.
 WINDOW_SECONDS = (NOW - dt.datetime(2025, 4, 2, tzinfo=UTC)).total_seconds()
 
+# A day with incidents carries its popover; a day without any is compact, its text in title.
 _DAY = re.compile(
     r'<li class="day level-(?P<level>\w+)" tabindex="0"><div class="day__tip">'
     r'<time class="day__date" datetime="(?P<date>[\d-]+)">[^<]*</time> '
     r'<span class="day__summary">(?P<summary>[^<]*)</span>(?P<rest>.*?)</div></li>'
+    r'|<li class="day level-(?P<plain_level>\w+)" tabindex="0" data-date="(?P<plain_date>[\d-]+)" '
+    r'title="[^"·]* · (?P<plain_summary>[^"]*)"></li>'
 )
+
+
+class Day(dict):
+    """One parsed day, whichever form it was printed in."""
+
+
+def _day(match: re.Match) -> Day:
+    if match["date"]:
+        return Day(level=match["level"], date=match["date"], summary=match["summary"],
+                   rest=match["rest"])  # fmt: skip
+    return Day(level=match["plain_level"], date=match["plain_date"],
+               summary=match["plain_summary"], rest="")  # fmt: skip
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -36,8 +51,8 @@ def component_section(html: str, component) -> str:
     return html[start : html.index("</li>\n", html.index('class="uptime__legend"', start))]
 
 
-def days_of(html: str, component) -> dict[str, re.Match]:
-    return {m["date"]: m for m in _DAY.finditer(component_section(html, component))}
+def days_of(html: str, component) -> dict[str, Day]:
+    return {day["date"]: day for day in map(_day, _DAY.finditer(component_section(html, component)))}
 
 
 def uptime_text(html: str, component) -> str:

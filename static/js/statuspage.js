@@ -48,6 +48,36 @@
 
   /* Popovers: uptime days and component hints. */
 
+  // Days without incidents come compact, their text in `title`; they get the same popover
+  // as the others the first time they are pointed at, focused or tapped.
+  function ensureTip(day) {
+    if (!day || day.querySelector(".day__tip") || !day.title) return;
+    var text = day.title;
+    var cut = text.indexOf(" · ");
+    var tip = document.createElement("div");
+    tip.className = "day__tip";
+    var date = document.createElement("time");
+    date.className = "day__date";
+    date.setAttribute("datetime", day.getAttribute("data-date") || "");
+    date.textContent = cut < 0 ? text : text.slice(0, cut);
+    var summary = document.createElement("span");
+    summary.className = "day__summary";
+    summary.textContent = cut < 0 ? "" : text.slice(cut + 3);
+    tip.appendChild(date);
+    tip.appendChild(document.createTextNode(" "));
+    tip.appendChild(summary);
+    day.setAttribute("aria-label", text);
+    day.removeAttribute("title");
+    day.appendChild(tip);
+  }
+
+  ["mouseover", "focusin", "touchstart", "click"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var target = event.target instanceof Element ? event.target : null;
+      if (target) ensureTip(target.closest(".day"));
+    }, { capture: true, passive: true });
+  });
+
   var POPOVER = ".day, .hint";
 
   function closeAll(except) {
