@@ -7,6 +7,8 @@ These tests carry the `worker` marker; without Redis they skip, and under CI the
 import socket
 import time
 
+import pytest
+
 from incidents import services as incident_services
 from incidents.models import OutboxEvent
 from notifications.models import Delivery, DeliveryStatus
@@ -15,6 +17,7 @@ from tests.notifications.factories import make_subscriber
 from tests.notifications.worker import REDIS_URL, point_app_at
 
 pytest_plugins = ["tests.notifications.plugin"]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def wait_until(condition, *, timeout: float, what: str) -> None:

@@ -85,36 +85,35 @@ def worker_broker() -> Iterator[str]:
 
 
 @pytest.fixture
-def shared_database(
-    request: pytest.FixtureRequest, tmp_path: Path, django_db_blocker
-) -> Iterator[str]:  # noqa: ANN001
+def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database this process and a worker process both see; returns its DATABASE_URL.
 
-    On PostgreSQL that is the test database, in transactional mode so rows are committed. On
-    SQLite (in memory by default) this process's default connection is pointed at a migrated
-    file for the test, and put back afterwards.
+    Tests using it are marked django_db(transaction=True), so their rows are committed. On
+    PostgreSQL that is enough: the worker uses the test database. On SQLite (in memory by
+    default) this process's default connection is pointed at a migrated file for the test,
+    and put back afterwards.
     """
+    marker = request.node.get_closest_marker("django_db")
+    assert marker is not None and marker.kwargs.get("transaction"), (
+        "tests with a worker need @pytest.mark.django_db(transaction=True)"
+    )
     connection = connections["default"]
     if connection.vendor == "postgresql":
-        request.getfixturevalue("transactional_db")
         s = connection.settings_dict
         yield (
             f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
             f"/{s['NAME']}"
         )
-        connections.close_all()
         return
-    request.getfixturevalue("django_db_setup")
     path = tmp_path / "shared.sqlite3"
-    with django_db_blocker.unblock():
-        shared = connection.__class__({**connection.settings_dict, "NAME": str(path)}, "default")
-        connections["default"] = shared
-        try:
-            call_command("migrate", verbosity=0, interactive=False)
-            yield f"sqlite:///{path}"
-        finally:
-            shared.close()
-            connections["default"] = connection
+    shared = connection.__class__({**connection.settings_dict, "NAME": str(path)}, "default")
+    connections["default"] = shared
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield f"sqlite:///{path}"
+    finally:
+        shared.close()
+        connections["default"] = connection
 
 
 @pytest.fixture
