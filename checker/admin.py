@@ -149,11 +149,12 @@ class CheckAdmin(admin.ModelAdmin):
         state = _state(check)
         if state is None:
             return format_html("Not run yet.")
-        failures = sum(1 for _, level in state.recent[-check.failure_threshold :] if level)
+        recent = state.recent[-check.failure_threshold :]
+        failures = sum(1 for _, level in recent if level)
         since = f" since {clock(state.state_since)}" if state.state_since else ""
         rows = [
             ("State", f"{state.get_state_display()}{since}"),
-            ("Recent failures", f"{failures} of the last {len(state.recent)} results"),
+            ("Recent results", f"{failures} of the last {len(recent)} failed or were slow"),
             ("Calls for", state.get_desired_status_display()),
             ("Last result", self.last_result(check)),
             ("Next run", clock(state.next_run_at) if check.is_active else "paused"),

@@ -19,6 +19,7 @@ For each component, after its checks have been recorded:
    it restores a status only if the checker set it.
 5. If staff resolve an incident the checker opened while the check still fails, the checker
    does not reopen it until the check has recovered and failed again.
+6. A component whose checks are all paused or deleted is left as it is, incident included.
 """
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ def component_reconcile(*, component_id: int, seen: Sequence[Seen] = ()) -> str:
         for check in Check.objects.active().filter(component=component).select_related("state")
         if hasattr(check, "state")
     ]
+    if not pairs:
+        # Its checks were paused or deleted: what they opened is left to staff.
+        return "no active checks"
     desired = worst_component_status(state.desired_status for _, state in pairs)
     failing = [(c, s) for c, s in pairs if s.desired_status not in QUIET]
 

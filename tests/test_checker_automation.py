@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 
+from checker.automation import components_reconcile
 from checker.models import AutomatedIncident, CheckKind, IncidentMode, Level
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, OutboxEvent
@@ -247,4 +248,15 @@ def test_a_running_maintenance_keeps_the_checker_away(api, check):
         incident_services.maintenance_complete(maintenance=maintenance)
     run(check, [DOWN], start=after)
     assert Incident.objects.incidents().count() == 1
+    assert refreshed(api).status == "major_outage"
+
+
+def test_pausing_the_check_leaves_its_incident_to_staff(api, check):
+    feed(check, UP, T0 - MINUTE)
+    after = run(check, [DOWN, DOWN, DOWN])
+    check.is_active = False
+    check.save()
+    with time_machine.travel(after, tick=False):
+        assert components_reconcile([api.pk]) == {api.pk: "no active checks"}
+    assert Incident.objects.get().status == "investigating"
     assert refreshed(api).status == "major_outage"
