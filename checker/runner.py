@@ -36,6 +36,7 @@ def run_batch(
     max_concurrency: int,
     max_per_host: int,
     paused_hosts: Mapping[str, dt.datetime] | None = None,
+    context: ProbeContext | None = None,
 ) -> list[Outcome]:
     """Probe every job and return the outcomes in the jobs' order (blocking)."""
     if not jobs:
@@ -46,6 +47,7 @@ def run_batch(
             max_concurrency=max_concurrency,
             max_per_host=max_per_host,
             paused_hosts=paused_hosts or {},
+            context=context or ProbeContext(max_connections=max_concurrency),
         )
     )
 
@@ -56,8 +58,8 @@ async def _run(
     max_concurrency: int,
     max_per_host: int,
     paused_hosts: Mapping[str, dt.datetime],
+    context: ProbeContext,
 ) -> list[Outcome]:
-    context = ProbeContext(max_connections=max_concurrency)
     everyone = asyncio.Semaphore(max_concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
     paused = dict(paused_hosts)

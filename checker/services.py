@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +26,7 @@ from checker.models import (
     CheckTransition,
     HostBackoff,
 )
-from checker.probes import Outcome, ProbeSpec
+from checker.probes import Outcome, ProbeContext, ProbeSpec
 from checker.runner import Job, run_batch
 from statuspage.models import ComponentStatus
 
@@ -36,6 +39,8 @@ BACKOFF_BASE_SECONDS = 60
 BACKOFF_MAX_SECONDS = 3600
 # A 503 with Retry-After delays that check's next run, but by no more than this many intervals.
 MAX_RETRY_AFTER_INTERVALS = 5
+# How long an upstream page's ETag and document are remembered for conditional requests.
+UPSTREAM_PAGE_TTL = 86400
 
 STATE_FIELDS = [
     "next_run_at",
@@ -89,15 +94,41 @@ def checks_run_due(*, now: dt.datetime | None = None, limit: int = MAX_CLAIM) ->
             )
             continue
         jobs.append(Job(spec=spec, delay=max(0.0, (claim.run_at - now).total_seconds())))
+    context = ProbeContext(
+        max_connections=settings.CHECKER_MAX_CONCURRENCY,
+        known_pages=_known_pages([job.spec for job in jobs]),
+    )
     outcomes = run_batch(
         jobs,
         max_concurrency=settings.CHECKER_MAX_CONCURRENCY,
         max_per_host=settings.CHECKER_MAX_PER_HOST,
         paused_hosts=paused,
+        context=context,
     )
+    _remember_pages(context.fresh_pages)
     hosts_record_backoff(outcomes, hosts={job.spec.check_id: job.spec.host for job in jobs})
     checks_process_outcomes(outcomes + invalid)
     return len(claims)
+
+
+def _page_key(url: str) -> str:
+    return "checker:upstream:" + hashlib.sha256(url.encode()).hexdigest()
+
+
+def _known_pages(specs: Sequence[ProbeSpec]) -> dict[str, tuple[str, Any]]:
+    """Upstream pages read before (from Django's cache), for conditional requests."""
+    urls = {spec.upstream_url for spec in specs if spec.kind == CheckKind.UPSTREAM}
+    if not urls:
+        return {}
+    cached = cache.get_many([_page_key(url) for url in urls])
+    return {url: tuple(cached[_page_key(url)]) for url in urls if _page_key(url) in cached}
+
+
+def _remember_pages(pages: dict[str, tuple[str, Any]]) -> None:
+    if pages:
+        cache.set_many(
+            {_page_key(url): list(page) for url, page in pages.items()}, timeout=UPSTREAM_PAGE_TTL
+        )
 
 
 def checks_process_outcomes(outcomes: Sequence[Outcome]) -> Recorded:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from checker.models import Check, CheckState
+from checker.models import Check, CheckState, HostBackoff
 from tests.checker.factories import feed, make_check
 from tests.factories import make_component
 
@@ -162,3 +162,23 @@ def test_state_changes_are_listed_for_every_check(admin_client):
     page = admin_client.get("/admin/checker/checktransition/")
     assert page.status_code == 200
     assert "Unknown" in page.content.decode()
+
+
+def test_every_checker_admin_page_renders(admin_client, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    check = make_check()
+    feed(check, 0, timezone.now())
+    HostBackoff.objects.create(host="api.example.test", until=timezone.now(), reason="HTTP 429")
+    for model, obj in [
+        ("check", check),
+        ("checktransition", check.transitions.get()),
+        ("hostbackoff", HostBackoff.objects.get()),
+    ]:
+        base = f"/admin/checker/{model}/"
+        assert admin_client.get(base).status_code == 200, model
+        assert admin_client.get(f"{base}{obj.pk}/change/").status_code == 200, model
+        assert admin_client.get(f"{base}{obj.pk}/history/").status_code == 200, model
+    assert admin_client.get("/admin/checker/").status_code == 200

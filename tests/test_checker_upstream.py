@@ -156,3 +156,35 @@ def test_it_follows_a_component_on_our_own_api(live_server):
     assert outcome.level == Level.DOWN
     assert outcome.observed_status == "major_outage"
     assert outcome.error.endswith("reports Database as major outage (“Replica lag”)")
+
+
+@pytest.mark.django_db
+def test_a_page_read_before_is_asked_for_with_its_etag(settings):
+    settings.CHECKER_TICK_SECONDS = 1
+
+    def answer(seen) -> Reply:
+        if seen.headers.get("If-None-Match") == '"v1"':
+            return Reply(status=304, body=b"")
+        reply = Reply.json(summary("partial_outage"))
+        reply.headers["ETag"] = '"v1"'
+        return reply
+
+    with local_server() as server:
+        server.routes["/api/v2/summary.json"] = answer
+        with time_machine.travel(T0 - dt.timedelta(hours=1), tick=False):
+            payments = make_component("Payments")
+            make_check(
+                payments,
+                kind=CheckKind.UPSTREAM,
+                upstream_url=server.url("/api/v2/summary.json"),
+                upstream_component="k2x9",
+                failure_threshold=2,
+            )
+        for step in range(2):
+            with time_machine.travel(T0 + step * dt.timedelta(seconds=70), tick=False):
+                checks_run_due()
+        first, second = server.seen
+    assert "If-None-Match" not in first.headers
+    assert second.headers["If-None-Match"] == '"v1"'
+    payments.refresh_from_db()
+    assert payments.status == "partial_outage"  # the 304 counted as the same answer again

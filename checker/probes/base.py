@@ -120,6 +120,10 @@ class ProbeContext:
     _clients: dict[bool, httpx.AsyncClient] = field(default_factory=dict)
     _ssl: dict[bool, ssl.SSLContext] = field(default_factory=dict)
     upstream_pages: dict[str, Any] = field(default_factory=dict)
+    # Upstream pages read before, by URL: (ETag, document), for conditional requests; and the
+    # pages this batch read afresh, to remember for the next one.
+    known_pages: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    fresh_pages: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
     def ssl_context(self, *, verify: bool) -> ssl.SSLContext:
         if verify not in self._ssl:

@@ -2,8 +2,9 @@
 and mirror one of its components.
 
 A page that cannot be read says nothing about the provider's component, so that outcome is
-inconclusive: shown to staff, never counted as an outage. Several checks following the same
-page within a batch share one request.
+inconclusive: shown to staff, never counted as an outage. Politely: several checks following
+the same page within a batch share one request, and a page read before is asked for again
+with If-None-Match, so an unchanged page costs its server a 304.
 """
 
 from __future__ import annotations
@@ -64,12 +65,16 @@ async def fetch_page(spec: ProbeSpec, context: ProbeContext) -> FetchedPage:
 async def _fetch(spec: ProbeSpec, context: ProbeContext) -> FetchedPage:
     client = context.http_client(verify=spec.tls_verify)
     loop = asyncio.get_running_loop()
+    headers = {"Accept": "application/json"}
+    known = context.known_pages.get(spec.upstream_url)
+    if known is not None:
+        headers["If-None-Match"] = known[0]
     started = loop.time()
     try:
         async with asyncio.timeout(spec.timeout):
             response = await client.get(
                 spec.upstream_url,
-                headers={"Accept": "application/json"},
+                headers=headers,
                 follow_redirects=True,
                 timeout=spec.timeout,
             )
@@ -84,12 +89,17 @@ async def _fetch(spec: ProbeSpec, context: ProbeContext) -> FetchedPage:
             rate_limited=True,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
+    if response.status_code == 304 and known is not None:
+        return FetchedPage(document=known[1], latency_ms=latency)
     if response.status_code != 200:
         return FetchedPage(error=f"the upstream page answered HTTP {response.status_code}")
     try:
         document = json.loads(response.content)
     except ValueError:
         return FetchedPage(error="the upstream page's summary is not JSON")
+    etag = response.headers.get("ETag")
+    if etag:
+        context.fresh_pages[spec.upstream_url] = (etag, document)
     return FetchedPage(document=document, latency_ms=latency)
 
 
