@@ -80,7 +80,9 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        print(f"demo --large built in {time.perf_counter() - began:.1f} s ({database.split(':')[0]})")
+        print(
+            f"demo --large built in {time.perf_counter() - began:.1f} s ({database.split(':')[0]})"
+        )
         tool = "wrk" if shutil.which("wrk") else "python load generator"
         print(
             f"gunicorn gthread, {args.workers} workers x {args.threads} threads; {tool}, "
@@ -177,8 +179,14 @@ def load(url: str, connections: int, duration: int) -> tuple[float, float, float
 
 def load_with_wrk(url: str, connections: int, duration: int) -> tuple[float, float, float]:
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
-         f"http://127.0.0.1:{PORT}{url}"],  # fmt: skip
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            f"http://127.0.0.1:{PORT}{url}",
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         check=True,

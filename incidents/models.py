@@ -78,7 +78,9 @@ class Incident(models.Model):
     public_id = public_id_field()
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INCIDENT)
     name = models.CharField(max_length=300)
-    status = models.CharField(max_length=16, choices=IncidentStatus.choices + MaintenanceStatus.choices)
+    status = models.CharField(
+        max_length=16, choices=IncidentStatus.choices + MaintenanceStatus.choices
+    )
     impact = models.CharField(max_length=16, choices=Impact.choices, default=Impact.NONE)
     is_draft = models.BooleanField(
         "draft", default=False, help_text="Drafts are visible to staff only."
@@ -159,6 +161,11 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("incident", kwargs={"public_id": self.public_id})
+
     @property
     def is_maintenance(self) -> bool:
         return self.kind == Kind.MAINTENANCE
@@ -172,11 +179,6 @@ class Incident(models.Model):
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("incident", kwargs={"public_id": self.public_id})
 
 
 class Maintenance(Incident):
@@ -212,7 +214,9 @@ class IncidentComponent(models.Model):
 class IncidentUpdate(models.Model):
     public_id = public_id_field()
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
-    status = models.CharField(max_length=16, choices=IncidentStatus.choices + MaintenanceStatus.choices)
+    status = models.CharField(
+        max_length=16, choices=IncidentStatus.choices + MaintenanceStatus.choices
+    )
     body = models.TextField()
     display_at = models.DateTimeField(default=timezone.now)
     deliver_notifications = models.BooleanField(default=True)
@@ -255,6 +259,9 @@ class UpdateComponentChange(models.Model):
                 name="updatechange_statuses_valid",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.old_status} → {self.new_status}"
 
 
 class IncidentTemplate(models.Model):

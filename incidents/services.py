@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from incidents.models import (
     ACTIVE_MAINTENANCE_STATUSES,
-    EventKind,
     CLOSED_STATUSES,
     INCIDENT_STATUSES,
     MAINTENANCE_STATUSES,
+    EventKind,
     Impact,
     Incident,
     IncidentComponent,
@@ -64,7 +64,9 @@ def _apply_component_statuses(
     for component, new_status in component_statuses.items():
         link = held.get(component.pk)
         if link is None:
-            IncidentComponent.objects.create(incident=incident, component=component, status=new_status)
+            IncidentComponent.objects.create(
+                incident=incident, component=component, status=new_status
+            )
         elif link.status != new_status:
             link.status = new_status
             link.save(update_fields=["status"])
@@ -99,19 +101,15 @@ def _released_statuses(incident: Incident) -> dict[Component, str]:
     """The status each affected component falls back to when `incident` closes: operational,
     unless another open incident or maintenance still holds it."""
     links = list(incident.affected.select_related("component"))
-    others = (
-        IncidentComponent.objects.filter(
-            component__in=[link.component_id for link in links],
-            incident__in=Incident.objects.open().exclude(pk=incident.pk),
-        )
-        .values_list("component_id", "status")
-    )
+    others = IncidentComponent.objects.filter(
+        component__in=[link.component_id for link in links],
+        incident__in=Incident.objects.open().exclude(pk=incident.pk),
+    ).values_list("component_id", "status")
     held: dict[int, list[str]] = {}
     for component_id, status in others:
         held.setdefault(component_id, []).append(status)
     return {
-        link.component: worst_component_status(held.get(link.component_id, []))
-        for link in links
+        link.component: worst_component_status(held.get(link.component_id, [])) for link in links
     }
 
 
@@ -231,7 +229,9 @@ def incident_post_update(
     component_statuses = dict(component_statuses or {})
     allowed = MAINTENANCE_STATUSES if incident.is_maintenance else INCIDENT_STATUSES
     if status not in allowed or status == IncidentStatus.POSTMORTEM:
-        raise ValidationError(f"{status!r} is not a status an update of this {incident.kind} can set.")
+        raise ValidationError(
+            f"{status!r} is not a status an update of this {incident.kind} can set."
+        )
     if impact is not None and impact not in [v for v, _ in Impact.choices]:
         raise ValidationError(f"{impact!r} is not an impact.")
     _check_component_statuses(component_statuses)
@@ -351,9 +351,11 @@ def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -
     fields = ["name", "updated_at"]
     incident.name = name.strip()
     if impact is not None:
-        allowed = ["maintenance", "none"] if incident.is_maintenance else [
-            "none", "minor", "major", "critical"
-        ]
+        allowed = (
+            ["maintenance", "none"]
+            if incident.is_maintenance
+            else ["none", "minor", "major", "critical"]
+        )
         if impact not in allowed:
             raise ValidationError(f"{impact!r} is not an impact this {incident.kind} can have.")
         incident.impact = impact
@@ -610,9 +612,7 @@ def maintenances_advance(now: dt.datetime | None = None) -> tuple[int, int]:
 
 
 @transaction.atomic
-def maintenance_record_reminders(
-    *, lead_time: dt.timedelta, now: dt.datetime | None = None
-) -> int:
+def maintenance_record_reminders(*, lead_time: dt.timedelta, now: dt.datetime | None = None) -> int:
     """Record one reminder event for each scheduled maintenance starting within `lead_time`.
 
     A maintenance gets at most one reminder (a unique constraint makes sure of it), and none

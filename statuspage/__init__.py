@@ -1,4 +1,4 @@
-"""The status page project package: settings, URLs, the Celery app, components and the public site."""
+"""The project package: settings, URLs, the Celery app, components and the public site."""
 
 from statuspage.celery import app as celery_app
 

@@ -42,7 +42,9 @@ class PageStatus:
 
 
 def worst_component_status(statuses: Iterable[str]) -> str:
-    return max(statuses, key=lambda s: COMPONENT_STATUS_RANK[s], default=ComponentStatus.OPERATIONAL)
+    return max(
+        statuses, key=lambda s: COMPONENT_STATUS_RANK[s], default=ComponentStatus.OPERATIONAL
+    )
 
 
 def overall_status(

@@ -100,14 +100,10 @@ def rebuild_days(component: Component, first_day: dt.date, last_day: dt.date) ->
         for day, seconds in split_by_day(max(start, tracked_from), end):
             totals[day][column] += seconds
 
-    UptimeDay.objects.filter(
-        component=component, date__gte=first_day, date__lte=last_day
-    ).delete()
+    UptimeDay.objects.filter(component=component, date__gte=first_day, date__lte=last_day).delete()
     UptimeDay.objects.bulk_create(
         [
-            UptimeDay(
-                component=component, date=day, **{k: round(v) for k, v in columns.items()}
-            )
+            UptimeDay(component=component, date=day, **{k: round(v) for k, v in columns.items()})
             for day, columns in sorted(totals.items())
         ]
     )

@@ -37,9 +37,8 @@ def _day_html(day: DayBar, iso_date: str, label: str) -> str:
             f"{escape(link.name)}</a></li>"
             for link in day.incidents
         )
-        incidents = (
-            f'<span class="visually-hidden">. Related:</span><ul class="day__incidents">{items}</ul>'
-        )
+        related = '<span class="visually-hidden">. Related:</span>'
+        incidents = f'{related}<ul class="day__incidents">{items}</ul>'
     return (
         f'<li class="day level-{day.level}" tabindex="0"><div class="day__tip">'
         f'<time class="day__date" datetime="{iso_date}">{label}</time> '

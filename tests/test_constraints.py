@@ -83,7 +83,9 @@ def test_an_incident_impact_must_be_known():
 
 def test_a_maintenance_needs_a_window_that_ends_after_it_starts():
     now = timezone.now()
-    assert refused(lambda: Incident.objects.create(name="x", kind="maintenance", status="scheduled"))
+    assert refused(
+        lambda: Incident.objects.create(name="x", kind="maintenance", status="scheduled")
+    )
     assert refused(
         lambda: Incident.objects.create(
             name="x", kind="maintenance", status="scheduled", scheduled_for=now, scheduled_until=now
@@ -103,7 +105,9 @@ def test_an_incident_has_no_window():
 def test_resolved_at_is_set_exactly_when_closed():
     assert refused(lambda: Incident.objects.create(name="x", status="resolved"))
     assert refused(
-        lambda: Incident.objects.create(name="x", status="investigating", resolved_at=timezone.now())
+        lambda: Incident.objects.create(
+            name="x", status="investigating", resolved_at=timezone.now()
+        )
     )
 
 
@@ -118,9 +122,7 @@ def test_an_incident_cannot_end_before_it_starts():
 
 def test_a_postmortem_status_needs_a_published_postmortem_with_a_body():
     now = timezone.now()
-    assert refused(
-        lambda: Incident.objects.create(name="x", status="postmortem", resolved_at=now)
-    )
+    assert refused(lambda: Incident.objects.create(name="x", status="postmortem", resolved_at=now))
     assert refused(
         lambda: Incident.objects.create(
             name="x",

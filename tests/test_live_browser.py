@@ -43,6 +43,8 @@ def test_a_staff_update_reaches_an_open_page_without_a_reload(
 
     incident = Incident.objects.get(name="US data center unreachable")
     services.incident_resolve(incident=incident, body="Connectivity is back.")
-    expect(page.locator("#status-banner-title")).to_have_text("Minor Service Outage", timeout=10_000)
+    expect(page.locator("#status-banner-title")).to_have_text(
+        "Minor Service Outage", timeout=10_000
+    )
     assert page.evaluate("window.loadedOnce") is True
     assert page.problems == []  # type: ignore[attr-defined]

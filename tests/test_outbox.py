@@ -80,7 +80,9 @@ def test_a_reminder_is_recorded_once_within_the_lead_time():
     with time_machine.travel(timezone.now() + dt.timedelta(hours=2, minutes=5)):
         assert services.maintenance_record_reminders(lead_time=lead) == 1
         assert services.maintenance_record_reminders(lead_time=lead) == 0
-    assert OutboxEvent.objects.filter(kind="maintenance_reminder", incident=maintenance).count() == 1
+    assert (
+        OutboxEvent.objects.filter(kind="maintenance_reminder", incident=maintenance).count() == 1
+    )
 
 
 def test_no_event_survives_a_failed_write():

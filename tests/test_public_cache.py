@@ -146,9 +146,7 @@ def test_a_client_that_accepts_gzip_gets_the_page_compressed(client):
     assert gzip.decompress(packed.content) == plain.content
     assert len(packed.content) < len(plain.content) / 3
     assert packed["ETag"] != plain["ETag"]
-    again = client.get(
-        "/", headers={"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]}
-    )
+    again = client.get("/", headers={"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]})
     assert again.status_code == 304
 
 

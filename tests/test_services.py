@@ -34,7 +34,9 @@ def test_opening_an_incident_sets_component_statuses_and_records_history():
     assert change.incident_public_id == incident.public_id
     update = incident.updates.get()
     assert update.status == "investigating"
-    assert {(c.component_id, c.old_status, c.new_status) for c in update.component_changes.all()} == {
+    assert {
+        (c.component_id, c.old_status, c.new_status) for c in update.component_changes.all()
+    } == {
         (api.pk, "operational", "major_outage"),
         (dashboard.pk, "operational", "degraded_performance"),
     }
@@ -61,7 +63,11 @@ def test_posting_an_update_changes_status_and_keeps_the_timeline_newest_first():
     assert incident.status == "monitoring"
     assert incident.monitoring_at is not None
     assert api.status == "partial_outage"
-    assert [u.status for u in incident.updates.all()] == ["monitoring", "identified", "investigating"]
+    assert [u.status for u in incident.updates.all()] == [
+        "monitoring",
+        "identified",
+        "investigating",
+    ]
 
 
 def test_resolving_an_incident_sets_components_operational():
@@ -289,9 +295,7 @@ def test_maintenances_start_and_complete_by_themselves_at_their_window():
     maintenance = make_maintenance(
         components=[db], starts_in=dt.timedelta(minutes=10), lasts=dt.timedelta(minutes=30)
     )
-    manual = make_maintenance(
-        "Manual", starts_in=dt.timedelta(minutes=10), auto_transition=False
-    )
+    manual = make_maintenance("Manual", starts_in=dt.timedelta(minutes=10), auto_transition=False)
     assert services.maintenances_advance() == (0, 0)
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
         assert services.maintenances_advance() == (1, 0)

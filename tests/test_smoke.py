@@ -1,7 +1,7 @@
 import pytest
 
-from tests.factories import make_component, make_incident
 from incidents import services
+from tests.factories import make_component, make_incident
 
 
 @pytest.mark.django_db

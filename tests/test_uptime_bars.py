@@ -52,7 +52,9 @@ def component_section(html: str, component) -> str:
 
 
 def days_of(html: str, component) -> dict[str, Day]:
-    return {day["date"]: day for day in map(_day, _DAY.finditer(component_section(html, component)))}
+    return {
+        day["date"]: day for day in map(_day, _DAY.finditer(component_section(html, component)))
+    }
 
 
 def uptime_text(html: str, component) -> str:
