@@ -396,6 +396,15 @@ def deliveries_send_batch(*, channel: str, limit: int | None = None) -> int:
     return len(claim.deliveries)
 
 
+def deliveries_send(*, channel: str) -> int:
+    """A send task's work: one batch and, when the batch was full, the next task enqueued, so
+    a long list drains without waiting for the sweeper."""
+    claimed = deliveries_send_batch(channel=channel)
+    if claimed >= batch_size(channel):
+        dispatch.publish("send_deliveries", channel)
+    return claimed
+
+
 class _NothingToSend(Exception):
     """The event has nothing public left to tell this subscriber."""
 

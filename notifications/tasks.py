@@ -18,7 +18,7 @@ def fan_out_event(event_id: int) -> None:
 
 @shared_task(name="notifications.send_deliveries", ignore_result=True)
 def send_deliveries(channel: str) -> None:
-    services.deliveries_send_batch(channel=channel)
+    services.deliveries_send(channel=channel)
 
 
 @shared_task(name="notifications.send_subscriber_notice", ignore_result=True)

@@ -15,6 +15,7 @@ from notifications.models import Delivery
 from statuspage.celery import app
 from tests.factories import make_incident
 from tests.notifications.factories import make_subscriber
+from tests.notifications.outbox import fan_out_pending
 from tests.notifications.worker import point_app_at, restore_app
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +88,13 @@ def test_it_saves_an_update_with_the_broker_down_and_sends_it_after_a_sweep(
     with django_capture_on_commit_callbacks(execute=True):
         tasks.sweep()
     assert [m.subject for m in mail.outbox] == [f"[Identified] {incident.name}"]
+
+
+def test_it_keeps_sending_while_batches_come_back_full(eager_tasks, settings):
+    settings.NOTIFY_EMAIL_BATCH_SIZE = 2
+    for n in range(5):
+        make_subscriber(f"person{n}@example.com")
+    make_incident()
+    fan_out_pending()
+    tasks.send_deliveries("email")
+    assert len(mail.outbox) == 5
