@@ -480,6 +480,19 @@ def deliveries_resend(*, deliveries: QuerySet[Delivery]) -> int:
     return sum(counts.values())
 
 
+def deliveries_prune(*, now: dt.datetime | None = None, chunk: int = 5000) -> int:
+    """Delete finished deliveries older than the retention period, a chunk at a time so no
+    transaction grows with the table; pending and sending rows are never touched."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.NOTIFY_DELIVERY_RETENTION_DAYS)
+    finished = [DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED]
+    old = Delivery.objects.filter(status__in=finished, created_at__lt=cutoff)
+    deleted = 0
+    while ids := list(old.order_by("pk").values_list("pk", flat=True)[:chunk]):
+        deleted += Delivery.objects.filter(pk__in=ids).delete()[0]
+    return deleted
+
+
 # The sweeper
 
 

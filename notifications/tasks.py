@@ -31,6 +31,11 @@ def sweep() -> None:
     services.outbox_sweep()
 
 
+@shared_task(name="notifications.prune_deliveries", ignore_result=True)
+def prune_deliveries() -> None:
+    services.deliveries_prune()
+
+
 @shared_task(name="notifications.record_maintenance_reminders", ignore_result=True)
 def record_maintenance_reminders() -> None:
     maintenance_record_reminders(

@@ -207,6 +207,8 @@ NOTIFY_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFY_CLAIM_TIMEOUT_SECONDS", 600)
 # How often the sweeper runs, and how old work must be before it is swept up.
 NOTIFY_SWEEP_SECONDS = env_int("NOTIFY_SWEEP_SECONDS", 60)
 NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30)
+# Days the record of a finished delivery is kept for staff to look at.
+NOTIFY_DELIVERY_RETENTION_DAYS = env_int("NOTIFY_DELIVERY_RETENTION_DAYS", 90)
 
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications")]
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}}
@@ -222,6 +224,7 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    "notifications-prune-deliveries": {"task": "notifications.prune_deliveries", "schedule": 3600.0},
 }
 
 # Checker ---------------------------------------------------------------------------------------

@@ -350,3 +350,15 @@ def test_it_still_sends_a_message_with_very_long_lines_whole(smtp_sink):
     [message] = smtp_sink.messages_to("ada@example.com")
     assert long_line.strip() in message.get_body(("plain",)).get_content()
     assert "/subscriptions/unsubscribe/" in message["List-Unsubscribe"]
+
+
+def test_it_prunes_finished_deliveries_after_the_retention_period(smtp_sink, settings):
+    settings.NOTIFY_DELIVERY_RETENTION_DAYS = 90
+    make_subscriber("ada@example.com")
+    make_subscriber("gone@example.com")
+    smtp_sink.refuse["gone@example.com"] = "450 Try later"
+    make_incident()
+    deliver_everything()
+    assert services.deliveries_prune(now=timezone.now() + dt.timedelta(days=89)) == 0
+    assert services.deliveries_prune(now=timezone.now() + dt.timedelta(days=91), chunk=1) == 1
+    assert list(Delivery.objects.values_list("status", flat=True)) == [DeliveryStatus.PENDING]

@@ -33,10 +33,15 @@ def subjects(sink) -> list[str]:
     return [r.message["Subject"] for r in sink.received]
 
 
-def test_it_puts_the_sweeper_and_the_reminders_on_beat():
+def test_it_puts_the_sweeper_the_reminders_and_the_pruning_on_beat():
+    ours = {
+        "notifications.sweep",
+        "notifications.record_maintenance_reminders",
+        "notifications.prune_deliveries",
+    }
     scheduled = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"notifications.sweep", "notifications.record_maintenance_reminders"} <= scheduled
-    assert {"notifications.sweep", "notifications.record_maintenance_reminders"} <= set(app.tasks)
+    assert ours <= scheduled
+    assert ours <= set(app.tasks)
 
 
 def test_it_sends_the_reminder_once_at_the_lead_time(smtp_sink, settings):
