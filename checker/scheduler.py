@@ -73,8 +73,12 @@ def _due(until: dt.datetime):  # type: ignore[no-untyped-def]
 def _claims(states: list[CheckState], now: dt.datetime) -> list[Claim]:
     claims = []
     for state in states:
-        run_at = max(state.next_run_at, now)
-        state.next_run_at = next_run_after(run_at, state.owner.interval_seconds)
+        due, interval = state.next_run_at, state.owner.interval_seconds
+        run_at = max(due, now)
+        # The next run counts from when this one was due, so a tick that starts late does not
+        # stretch the interval; after a long stop (more than an interval) it counts from now.
+        late = now - due > dt.timedelta(seconds=interval)
+        state.next_run_at = next_run_after(run_at if late else due, interval)
         claims.append(Claim(state=state, run_at=run_at))
     return claims
 

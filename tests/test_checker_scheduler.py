@@ -60,6 +60,18 @@ def test_due_checks_are_claimed_once_and_moved_one_interval_on():
 
 
 @pytest.mark.django_db
+def test_a_late_tick_does_not_stretch_the_interval_but_a_long_stop_skips_missed_runs():
+    (late,) = due_checks(1, at=NOW - dt.timedelta(seconds=8), interval_seconds=60)
+    (stopped,) = due_checks(1, at=NOW - dt.timedelta(hours=2), interval_seconds=60)
+    claims = {c.check: c for c in claim_due(horizon=NO_HORIZON, limit=100, now=NOW)}
+    assert claims[late].run_at == claims[stopped].run_at == NOW
+    late_next = CheckState.objects.get(owner=late).next_run_at
+    stopped_next = CheckState.objects.get(owner=stopped).next_run_at
+    assert abs((late_next - NOW).total_seconds() - 52) <= 3
+    assert abs((stopped_next - NOW).total_seconds() - 60) <= 3
+
+
+@pytest.mark.django_db
 def test_checks_due_soon_are_claimed_to_start_at_their_own_time():
     (soon,) = due_checks(1, at=NOW + dt.timedelta(seconds=4))
     due_checks(1, at=NOW + dt.timedelta(seconds=30))
