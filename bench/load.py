@@ -50,6 +50,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--identity",
+        action="store_true",
+        help="ask for uncompressed answers (by default the load asks for gzip, as browsers do)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="statuspage-load-") as directory:
@@ -86,7 +91,8 @@ def main() -> None:
         tool = "wrk" if shutil.which("wrk") else "python load generator"
         print(
             f"gunicorn gthread, {args.workers} workers x {args.threads} threads; {tool}, "
-            f"{args.connections} connections, {args.duration} s each"
+            f"{args.connections} connections, {args.duration} s each, "
+            f"Accept-Encoding: {'identity' if args.identity else 'gzip'}"
         )
         print(f"{'mode':<9} {'url':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
         for mode, cache_url in (("cached", cached_cache), ("uncached", "dummy://")):
@@ -94,7 +100,9 @@ def main() -> None:
             try:
                 for url in URLS:
                     get(url)  # warm up
-                    rps, p50, p99 = load(url, args.connections, args.duration)
+                    rps, p50, p99 = load(
+                        url, args.connections, args.duration, gzip=not args.identity
+                    )
                     print(f"{mode:<9} {url:<22} {rps:>9.0f} {p50:>8.1f} {p99:>8.1f}")
                 if mode == "cached":
                     check_not_modified()
@@ -171,13 +179,16 @@ def check_not_modified() -> None:
         print(f"conditional GET {url}: {status} then {again} with a {len(body)}-byte body")
 
 
-def load(url: str, connections: int, duration: int) -> tuple[float, float, float]:
+def load(url: str, connections: int, duration: int, *, gzip: bool) -> tuple[float, float, float]:
+    encoding = "gzip" if gzip else "identity"
     if shutil.which("wrk"):
-        return load_with_wrk(url, connections, duration)
-    return load_with_python(url, connections, duration)
+        return load_with_wrk(url, connections, duration, encoding)
+    return load_with_python(url, connections, duration, encoding)
 
 
-def load_with_wrk(url: str, connections: int, duration: int) -> tuple[float, float, float]:
+def load_with_wrk(
+    url: str, connections: int, duration: int, encoding: str
+) -> tuple[float, float, float]:
     output = subprocess.run(
         [
             "wrk",
@@ -185,6 +196,8 @@ def load_with_wrk(url: str, connections: int, duration: int) -> tuple[float, flo
             f"-c{connections}",
             f"-d{duration}s",
             "--latency",
+            "-H",
+            f"Accept-Encoding: {encoding}",
             f"http://127.0.0.1:{PORT}{url}",
         ],  # fmt: skip
         capture_output=True,
@@ -201,7 +214,9 @@ def _wrk_latency(output: str, label: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def load_with_python(url: str, connections: int, duration: int) -> tuple[float, float, float]:
+def load_with_python(
+    url: str, connections: int, duration: int, encoding: str
+) -> tuple[float, float, float]:
     """Keep-alive connections in threads; slower than wrk, so a lower bound."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -212,7 +227,7 @@ def load_with_python(url: str, connections: int, duration: int) -> tuple[float, 
         mine = []
         while time.monotonic() < stop_at:
             start = time.perf_counter()
-            connection.request("GET", url)
+            connection.request("GET", url, headers={"Accept-Encoding": encoding})
             connection.getresponse().read()
             mine.append((time.perf_counter() - start) * 1000)
         connection.close()
