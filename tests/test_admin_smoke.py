@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from checker.models import HostBackoff, Level
 from incidents import services
 from incidents.models import IncidentTemplate
+from tests.checker.factories import feed, make_check
 from tests.factories import make_component, make_group, make_incident, make_maintenance
+from tests.notifications.factories import make_subscriber, make_webhook
+from tests.notifications.outbox import fan_out_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +54,17 @@ def _some_of_everything() -> None:
     )
     template.components.add(api)
     Group.objects.create(name="Support")
+    # Subscribers, their deliveries and events; a check with a state change; a backed-off host.
+    make_subscriber("ada@example.com")
+    make_webhook("https://hooks.example.com/status")
+    fan_out_pending()
+    check = make_check(web)
+    now = timezone.now()
+    for seconds in (0, 60, 120):
+        feed(check, Level.DOWN, now + dt.timedelta(seconds=seconds))
+    HostBackoff.objects.create(
+        host="status.example.com", until=now + dt.timedelta(minutes=5), reason="429"
+    )
 
 
 def test_every_admin_page_renders(client: Client) -> None:
