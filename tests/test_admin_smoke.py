@@ -113,3 +113,14 @@ def test_the_changelists_filter_and_sort(client: Client) -> None:
         reverse("admin:statuspage_componentgroup_changelist") + "?o=5",
     ]:
         assert client.get(url).status_code == 200, url
+
+
+def test_an_incident_page_links_to_its_email_preview(client: Client) -> None:
+    incident = make_incident("Queue delays")
+    client.force_login(User.objects.create_superuser("alice", "alice@example.com"))
+    page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
+    preview_url = reverse("admin:notifications_email_preview", args=[incident.pk])
+    assert preview_url in page.content.decode()
+    preview = client.get(preview_url)
+    assert preview.status_code == 200
+    assert "Queue delays" in preview.content.decode()
