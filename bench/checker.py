@@ -26,8 +26,10 @@ import asyncio
 import datetime as dt
 import os
 import random
+import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/3"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/checker_dev"
 INTERVAL = 60
+TICK_LINE = re.compile(
+    r"checker\.run_due_checks\[[^\]]+\] succeeded in (?P<seconds>[\d.]+)s: (?P<claimed>\d+)"
+)
 RETENTION_DAYS = 7
 
 
@@ -86,6 +91,20 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def ticks_in_log(path: Path, offset: int) -> tuple[list[float], list[int]]:
+    """Durations and claimed counts of the ticks the worker logged after `offset`."""
+    with path.open() as log:
+        log.seek(offset)
+        lines = log.read().splitlines()
+    durations, claimed = [], []
+    for line in lines:
+        match = TICK_LINE.search(line)
+        if match:
+            durations.append(float(match["seconds"]))
+            claimed.append(int(match["claimed"]))
+    return durations, claimed
 
 
 # The run.
@@ -251,7 +270,7 @@ def run(count: int, *, postgres: bool, warmup: float, measure: float) -> None:
             "--schedule",
             str(workdir / "beat-schedule"),
             "--loglevel",
-            "WARNING",
+            "INFO",
         ],
         cwd=ROOT,
         env=env,
@@ -262,6 +281,8 @@ def run(count: int, *, postgres: bool, warmup: float, measure: float) -> None:
     try:
         print(f"\n== {count:,} HTTP checks every {INTERVAL} s, {connection.vendor} ==", flush=True)
         time.sleep(warmup)
+        log.flush()
+        log_offset = (workdir / "worker.log").stat().st_size
         start_cpu, start_rows, start = cpu_seconds(worker.pid), rows_written(), timezone.now()
         time.sleep(measure)
         end_cpu, end_rows, end = cpu_seconds(worker.pid), rows_written(), timezone.now()
@@ -278,6 +299,14 @@ def run(count: int, *, postgres: bool, warmup: float, measure: float) -> None:
             f"due {count / INTERVAL:,.1f}/s)"
         )
         print(f"checks more than 30 s late:  {behind:,}")
+        durations, claimed = ticks_in_log(workdir / "worker.log", log_offset)
+        if durations:
+            print(
+                f"ticks:                       {len(durations)}, "
+                f"{sum(claimed) / len(claimed):,.0f} checks each, "
+                f"{statistics.median(durations):.1f} s median, {max(durations):.1f} s longest "
+                "(each waits for the probes due in the next 10 s)"
+            )
         print(
             f"worker CPU:                  {(end_cpu - start_cpu) / seconds * 100:.1f}% of one core"
         )

@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from checker import messages
-from checker.locks import lock_rows
+from checker.db import lock_rows
 from checker.models import (
     AutomatedIncident,
     Check,

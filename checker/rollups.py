@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from checker.locks import lock_rows
+from checker.db import lock_rows
 from checker.models import (
     Check,
     CheckResult,

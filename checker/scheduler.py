@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from checker.db import update_rows
 from checker.models import Check, CheckState
 
 # Each run lands up to this share of the interval early or late (at most MAX_JITTER), so
@@ -96,7 +97,7 @@ def _claim_skip_locked(*, now: dt.datetime, until: dt.datetime, limit: int) -> l
     with transaction.atomic():
         states = list(_due(until).select_for_update(skip_locked=True, of=("self",))[:limit])
         claims = _claims(states, now)
-        CheckState.objects.bulk_update(states, ["next_run_at"], batch_size=1000)
+        update_rows(states, ["next_run_at"])
     return claims
 
 

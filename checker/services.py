@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from checker import automation, scheduler, states
-from checker.locks import lock_rows
+from checker.db import lock_rows, update_rows
 from checker.models import (
     Check,
     CheckKind,
@@ -267,7 +267,7 @@ def checks_record_outcomes(outcomes: Sequence[Outcome]) -> Recorded:
             )
     CheckResult.objects.bulk_create(results, batch_size=1000)
     CheckTransition.objects.bulk_create(recorded.transitions, batch_size=1000)
-    CheckState.objects.bulk_update(list(by_id.values()), STATE_FIELDS, batch_size=500)
+    update_rows(list(by_id.values()), STATE_FIELDS)
     recorded.results = len(results)
     return recorded
 
