@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q, QuerySet
@@ -135,7 +136,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     filter_horizontal = ["components"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    actions = ["export_csv", "resend_failed", "enable", "unsubscribe"]
+    actions = ["export_csv", "resend_failed", "enable", "resend_challenge", "unsubscribe"]
     change_list_template = "notifications/admin/subscriber_change_list.html"
     readonly_fields = [
         "kind",
@@ -143,6 +144,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         "secret",
         "state_label",
         "disabled_reason",
+        "self_registered",
+        "challenge_state",
         "created_at",
         "confirmed_at",
         "unsubscribed_at",
@@ -155,8 +158,11 @@ class SubscriberAdmin(admin.ModelAdmin):
         if obj is None:
             return ["url", "components"]
         editable = ["url", "components"] if obj.kind == SubscriberKind.WEBHOOK else ["components"]
+        webhook_only = {"secret", "self_registered", "challenge_state"}
         shown = [
-            f for f in self.readonly_fields if f != "secret" or obj.kind == SubscriberKind.WEBHOOK
+            f
+            for f in self.readonly_fields
+            if f not in webhook_only or obj.kind == SubscriberKind.WEBHOOK
         ]
         return shown[:2] + editable + shown[2:]
 
@@ -187,6 +193,20 @@ class SubscriberAdmin(admin.ModelAdmin):
             "unsubscribed": "Unsubscribed",
             "disabled": "Disabled",
         }[subscriber.state]
+
+    @admin.display(description="challenge")
+    def challenge_state(self, subscriber: Subscriber) -> str:
+        """Where a webhook signed up on the public page stands with its challenge."""
+        if not subscriber.self_registered:
+            return "None: added by staff."
+        if subscriber.confirmed_at is not None:
+            return f"Passed after {subscriber.challenge_attempts} attempt(s)."
+        tried = f"{subscriber.challenge_attempts} of {settings.NOTIFY_MAX_ATTEMPTS} attempts"
+        error = f" Last error: {subscriber.challenge_error}" if subscriber.challenge_error else ""
+        if subscriber.challenge_next_at is None:
+            return f"Gave up after {tried}.{error}"
+        when = timezone.localtime(subscriber.challenge_next_at).strftime("%Y-%m-%d %H:%M")
+        return f"Waiting for the endpoint to echo it ({tried}; next at {when}).{error}"
 
     @admin.display(description="components", ordering="followed_count")
     def followed(self, subscriber: Subscriber) -> str:
@@ -243,6 +263,14 @@ class SubscriberAdmin(admin.ModelAdmin):
             subscriptions.subscriber_enable(subscriber=subscriber)
             count += 1
         self.message_user(request, f"{count} subscribers enabled again.", messages.SUCCESS)
+
+    @admin.action(description="Send the webhook challenge again (pending sign-ups)")
+    def resend_challenge(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        count = sum(
+            subscriptions.webhook_challenge_restart(subscriber=s)
+            for s in queryset.awaiting_challenge()
+        )
+        self.message_user(request, f"{count} challenges queued again.", messages.SUCCESS)
 
     @admin.action(description="Unsubscribe")
     def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:

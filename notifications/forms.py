@@ -1,4 +1,5 @@
-"""Public forms: subscribe (email and optional components) and change one's components."""
+"""Public forms: subscribe (email and optional components), sign up a webhook endpoint, and
+change one's components."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 
 from django import forms
 
+from notifications.endpoints import EndpointRefused, check_signup_url
+from notifications.subscriptions import normalize_url
 from statuspage.models import Component
 from statuspage.serializers import load_catalog
 
@@ -37,6 +40,34 @@ class SubscribeForm(forms.Form):
     components = _components_field()
     # Left empty by people, filled in by form-filling robots.
     website = forms.CharField(required=False)
+
+    @property
+    def is_robot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
+
+
+class WebhookSignupForm(forms.Form):
+    url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        error_messages={
+            "required": "Enter the URL of your endpoint.",
+            "invalid": "Enter a full URL, like https://example.com/hooks/status.",
+            "max_length": "This URL is too long: 500 characters at most.",
+        },
+    )
+    components = _components_field()
+    # Left empty by people, filled in by form-filling robots.
+    website = forms.CharField(required=False)
+
+    def clean_url(self) -> str:
+        """Only http(s) URLs on the public internet (the host name is looked up here)."""
+        url = normalize_url(self.cleaned_data["url"])
+        try:
+            check_signup_url(url)
+        except EndpointRefused as refused:
+            raise forms.ValidationError(refused.message) from None
+        return url
 
     @property
     def is_robot(self) -> bool:

@@ -38,6 +38,13 @@ class SubscriberQuerySet(models.QuerySet["Subscriber"]):
             confirmed_at__isnull=False, unsubscribed_at__isnull=True, disabled_at__isnull=True
         )
 
+    def awaiting_challenge(self) -> SubscriberQuerySet:
+        """Webhooks signed up on the public page whose endpoint has not echoed its challenge
+        yet (and that are still wanted): they get nothing but the challenge."""
+        return self.filter(
+            kind=SubscriberKind.WEBHOOK, confirmed_at__isnull=True, unsubscribed_at__isnull=True
+        ).exclude(challenge="")
+
     def following(self, component_ids: list[int]) -> SubscriberQuerySet:
         """Subscribers who follow every component, or chose one of `component_ids`."""
         chosen = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
@@ -72,6 +79,21 @@ class Subscriber(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     notice = models.CharField(max_length=24, choices=Notice.choices, blank=True, default="")
     notice_requested_at = models.DateTimeField(null=True, blank=True)
+    # Webhooks signed up on the public page prove the endpoint wants our messages by echoing a
+    # challenge; until then they are unconfirmed and get nothing else.
+    self_registered = models.BooleanField(
+        "signed up on the public page",
+        default=False,
+        help_text="Confirmed by answering a challenge; sent to public internet addresses only.",
+    )
+    challenge = models.CharField(
+        max_length=64, blank=True, help_text="What the endpoint must echo; empty when not waiting."
+    )
+    challenge_attempts = models.PositiveSmallIntegerField(default=0)
+    challenge_next_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the challenge is sent next; empty once given up."
+    )
+    challenge_error = models.TextField(blank=True)
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -98,6 +120,23 @@ class Subscriber(models.Model):
                 name="subscriber_disabled_has_reason",
             ),
             models.CheckConstraint(condition=~Q(secret=""), name="subscriber_secret_not_empty"),
+            models.CheckConstraint(
+                condition=Q(challenge="") | Q(kind="webhook", confirmed_at__isnull=True),
+                name="subscriber_challenge_only_pending_webhooks",
+            ),
+            # One sign-up in progress per URL: asking again restarts it instead of adding rows.
+            models.UniqueConstraint(
+                fields=["url"],
+                condition=Q(kind="webhook", confirmed_at__isnull=True),
+                name="subscriber_pending_webhook_url_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["challenge_next_at"],
+                name="subscriber_challenge_due_idx",
+                condition=~Q(challenge=""),
+            ),
         ]
 
     def __str__(self) -> str:

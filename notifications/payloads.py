@@ -86,3 +86,14 @@ def component_payload(
         },
         "component": serialize_component(component),
     }
+
+
+def challenge_payload(*, challenge: str, unsubscribe_url: str) -> Json:
+    """The confirmation request of an endpoint signed up on the public page: the endpoint
+    answers 2xx with `challenge` echoed (see the webhooks page), and nothing else is sent to it
+    before it does."""
+    return {
+        "meta": meta(unsubscribe_url=unsubscribe_url),
+        "page": {"id": serialize_page(updated_at=None)["id"]},
+        "challenge": challenge,
+    }

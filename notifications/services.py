@@ -462,7 +462,9 @@ def _send_webhook(transport: WebhookTransport, batch: _Batch, delivery: Delivery
         "X-Statuspage-Event": event.kind,
         "X-Statuspage-Delivery": str(delivery.pk),
     }
-    transport.post(url=subscriber.url, body=body, headers=headers)
+    transport.post(
+        url=subscriber.url, body=body, headers=headers, public_only=subscriber.self_registered
+    )
 
 
 # Staff actions
@@ -502,11 +504,13 @@ class SweepResult:
     fanned_out: int = 0
     send_tasks: dict[str, int] = field(default_factory=dict)
     notices: int = 0
+    challenges: int = 0
 
 
 def outbox_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     """Pick up what the normal path missed: claims of stopped workers, events never fanned out,
-    deliveries waiting for their retry, subscription notices never sent."""
+    deliveries waiting for their retry, subscription notices never sent, webhook challenges
+    due again (or never sent)."""
     now = now or timezone.now()
     grace = dt.timedelta(seconds=settings.NOTIFY_SWEEP_GRACE_SECONDS)
     result = SweepResult(released=deliveries_release_expired(now=now))
@@ -539,4 +543,17 @@ def outbox_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     for subscriber_id in list(waiting):
         dispatch.publish("send_subscriber_notice", subscriber_id)
         result.notices += 1
+
+    challenges = (
+        Subscriber.objects.awaiting_challenge()
+        .filter(
+            Q(challenge_attempts__gt=0, challenge_next_at__lte=now)
+            | Q(challenge_next_at__lte=now - grace)
+        )
+        .order_by("challenge_next_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for subscriber_id in list(challenges):
+        dispatch.publish("send_webhook_challenge", subscriber_id)
+        result.challenges += 1
     return result

@@ -1,23 +1,46 @@
 """The life of a subscription: ask (double opt-in), confirm, choose components, leave; staff
-adding webhooks and importing lists; and sending the notices about a subscription itself.
+adding webhooks and importing lists; webhooks signing up on the public page and confirming with
+a challenge; and sending the notices about a subscription itself.
 
 Asking never tells the asker anything about the address: whether it is new, waiting for
 confirmation or long subscribed, the same thing happens on the page, and only the mailbox's
-owner learns which (a confirmation link, or a note with their manage link).
+owner learns which (a confirmation link, or a note with their manage link). The same holds for
+webhook URLs: only the endpoint learns, by receiving a challenge or not.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
+import json
 import logging
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from notifications import dispatch
+from notifications import dispatch, payloads, tokens
 from notifications.emails import notice_email
-from notifications.models import Delivery, DeliveryStatus, Notice, Subscriber, SubscriberKind
-from notifications.transports import EmailTransport, TransportError
+from notifications.models import (
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    Subscriber,
+    SubscriberKind,
+    new_webhook_secret,
+)
+from notifications.services import retry_delay
+from notifications.transports import (
+    EmailTransport,
+    TransportError,
+    WebhookTransport,
+    webhook_signature,
+)
 from statuspage.models import Component
 
 logger = logging.getLogger(__name__)
@@ -124,6 +147,165 @@ def webhook_create(*, url: str, components: Iterable[Component] = ()) -> Subscri
     )
     subscriber.components.set(list(components))
     return subscriber
+
+
+# Webhooks signed up on the public page
+
+CHALLENGE_EVENT = "webhook_challenge"
+
+
+@dataclass(frozen=True)
+class WebhookSignup:
+    """What the sign-up page shows: the URL and its signing secret. For a URL that is already
+    active the secret is a fresh random one stored nowhere, so the page looks the same."""
+
+    url: str
+    secret: str
+
+
+def normalize_url(url: str) -> str:
+    """Trim, and lower-case the scheme and host (the path is the endpoint's business)."""
+    parts = urlsplit(url.strip())
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()))
+
+
+def new_challenge() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def webhook_signup(*, url: str, components: Iterable[Component] = ()) -> WebhookSignup:
+    """Someone signs up `url` on the public page.
+
+    A new URL, or one whose sign-up is pending, that left or was disabled, becomes a pending
+    subscriber with a fresh secret and a new challenge, which a worker sends after the commit.
+    An active URL stays exactly as it is, since whoever asked may not own it.
+    """
+    address = normalize_url(url)
+    existing = list(
+        Subscriber.objects.select_for_update()
+        .filter(kind=SubscriberKind.WEBHOOK, url=address)
+        .order_by(F("confirmed_at").asc(nulls_first=True), "-id")
+    )
+    if any(subscriber.is_active for subscriber in existing):
+        return WebhookSignup(url=address, secret=new_webhook_secret())
+    subscriber = existing[0] if existing else None
+    if subscriber is None:
+        try:
+            with transaction.atomic():
+                subscriber = Subscriber.objects.create(kind=SubscriberKind.WEBHOOK, url=address)
+        except IntegrityError:  # the same URL signed up twice at the same moment
+            subscriber = Subscriber.objects.select_for_update().get(
+                kind=SubscriberKind.WEBHOOK, url=address, confirmed_at__isnull=True
+            )
+    subscriber.secret = new_webhook_secret()
+    subscriber.self_registered = True
+    subscriber.confirmed_at = None
+    subscriber.unsubscribed_at = None
+    subscriber.disabled_at = None
+    subscriber.disabled_reason = ""
+    subscriber.consecutive_failures = 0
+    subscriber.challenge = new_challenge()
+    subscriber.challenge_attempts = 0
+    subscriber.challenge_next_at = timezone.now()
+    subscriber.challenge_error = ""
+    subscriber.save()
+    subscriber.components.set(list(components))
+    dispatch.publish_after_commit("send_webhook_challenge", subscriber.pk)
+    return WebhookSignup(url=address, secret=subscriber.secret)
+
+
+def challenge_answered(answer: bytes, challenge: str) -> bool:
+    """True when the answer's body is the challenge (surrounding whitespace ignored), or a JSON
+    object whose "challenge" is it."""
+    text = answer.decode("utf-8", errors="replace").strip()
+    if text.startswith("{"):
+        try:
+            echoed = json.loads(text).get("challenge")
+        except (ValueError, AttributeError):
+            return False
+        text = echoed if isinstance(echoed, str) else ""
+    return hmac.compare_digest(text.encode(), challenge.encode())
+
+
+def webhook_challenge_send(*, subscriber_id: int, now: dt.datetime | None = None) -> str:
+    """Send a pending webhook its challenge when an attempt is due; returns "confirmed",
+    "retry", "gave_up", or "" when there was nothing to do.
+
+    The attempt is claimed by moving its due time past the claim timeout, so a second worker
+    finds nothing due and the sweeper tries again if this one stops. Every outcome is recorded
+    only if the challenge is still the one sent: signing up again meanwhile starts afresh.
+    """
+    now = now or timezone.now()
+    pending = Subscriber.objects.awaiting_challenge().filter(pk=subscriber_id)
+    subscriber = pending.filter(challenge_next_at__lte=now).first()
+    if subscriber is None:
+        return ""
+    claim_until = now + dt.timedelta(seconds=settings.NOTIFY_CLAIM_TIMEOUT_SECONDS)
+    claimed = pending.filter(
+        challenge=subscriber.challenge, challenge_next_at=subscriber.challenge_next_at
+    ).update(challenge_next_at=claim_until)
+    if not claimed:
+        return ""
+    body = json.dumps(
+        payloads.challenge_payload(
+            challenge=subscriber.challenge, unsubscribe_url=tokens.unsubscribe_url(subscriber)
+        ),
+        separators=(",", ":"),
+    ).encode()
+    headers = {
+        "X-Statuspage-Signature": webhook_signature(subscriber.secret, body),
+        "X-Statuspage-Event": CHALLENGE_EVENT,
+    }
+    this_challenge = pending.filter(challenge=subscriber.challenge)
+    attempts = subscriber.challenge_attempts + 1
+    try:
+        with WebhookTransport() as transport:
+            answer = transport.post(
+                url=subscriber.url,
+                body=body,
+                headers=headers,
+                public_only=subscriber.self_registered,
+            )
+        if not challenge_answered(answer, subscriber.challenge):
+            excerpt = answer[:200].decode(errors="replace").strip()
+            raise TransportError(
+                "The endpoint answered 2xx without echoing the challenge"
+                + (f": {excerpt}" if excerpt else " (empty body).")
+            )
+    except TransportError as error:
+        give_up = attempts >= settings.NOTIFY_MAX_ATTEMPTS
+        finished = timezone.now()
+        done = this_challenge.update(
+            challenge_attempts=attempts,
+            challenge_error=error.message[:2000],
+            challenge_next_at=None if give_up else finished + retry_delay(attempts),
+        )
+        if not done:
+            return ""
+        return "gave_up" if give_up else "retry"
+    done = this_challenge.update(
+        confirmed_at=timezone.now(),
+        challenge="",
+        challenge_attempts=attempts,
+        challenge_next_at=None,
+        challenge_error="",
+    )
+    return "confirmed" if done else ""
+
+
+@transaction.atomic
+def webhook_challenge_restart(*, subscriber: Subscriber) -> bool:
+    """Staff send a pending webhook its challenge again, with a fresh set of attempts (after
+    the endpoint was fixed); False if it is not waiting for one."""
+    restarted = (
+        Subscriber.objects.awaiting_challenge()
+        .filter(pk=subscriber.pk)
+        .update(challenge_attempts=0, challenge_next_at=timezone.now())
+    )
+    if restarted:
+        dispatch.publish_after_commit("send_webhook_challenge", subscriber.pk)
+    return bool(restarted)
 
 
 # Notices

@@ -26,6 +26,11 @@ def send_subscriber_notice(subscriber_id: int) -> None:
     subscriptions.subscriber_send_notice(subscriber_id=subscriber_id)
 
 
+@shared_task(name="notifications.send_webhook_challenge", ignore_result=True)
+def send_webhook_challenge(subscriber_id: int) -> None:
+    subscriptions.webhook_challenge_send(subscriber_id=subscriber_id)
+
+
 @shared_task(name="notifications.sweep", ignore_result=True)
 def sweep() -> None:
     services.outbox_sweep()

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
+from notifications.endpoints import PublicOnlyTransport, private_addresses_allowed
+
 # How much of a webhook receiver's answer is read (for error messages).
 _MAX_ANSWER_BYTES = 4096
 
@@ -112,15 +114,29 @@ class WebhookTransport:
 
     A 2xx answer within the timeout counts as delivered. 408, 425, 429 and 5xx answers,
     timeouts and connection errors are worth retrying; other answers (4xx, redirects) are not.
+    Endpoints signed up on the public page go through a second client that connects to public
+    addresses only (notifications.endpoints); staff-added ones may be on the internal network.
     """
 
     def __init__(self) -> None:
         self.timeout = float(settings.NOTIFY_WEBHOOK_TIMEOUT)
-        self._client = httpx.Client(
+        self._client = self._new_client()
+        self._public_client: httpx.Client | None = None
+
+    def _new_client(self, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+        return httpx.Client(
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             headers={"User-Agent": f"{settings.STATUSPAGE_NAME} webhooks"},
+            transport=transport,
         )
+
+    def _client_for(self, *, public_only: bool) -> httpx.Client:
+        if not public_only or private_addresses_allowed():
+            return self._client
+        if self._public_client is None:
+            self._public_client = self._new_client(PublicOnlyTransport())
+        return self._public_client
 
     def __enter__(self) -> WebhookTransport:
         return self
@@ -133,10 +149,14 @@ class WebhookTransport:
     ) -> None:
         self.close()
 
-    def post(self, *, url: str, body: bytes, headers: dict[str, str]) -> None:
+    def post(
+        self, *, url: str, body: bytes, headers: dict[str, str], public_only: bool = False
+    ) -> bytes:
+        """POST `body`; returns the start of a 2xx answer's body (at most 4 KiB)."""
+        client = self._client_for(public_only=public_only)
         deadline = time.monotonic() + self.timeout
         try:
-            with self._client.stream(
+            with client.stream(
                 "POST", url, content=body, headers={"Content-Type": "application/json", **headers}
             ) as response:
                 answer = b""
@@ -154,7 +174,7 @@ class WebhookTransport:
             raise TransportError(f"No complete answer within {self.timeout:g} s")
         status = response.status_code
         if 200 <= status < 300:
-            return
+            return answer
         retryable = status in (408, 425, 429) or status >= 500
         excerpt = answer[:200].decode(errors="replace").strip()
         message = f"HTTP {status} {response.reason_phrase}".strip()
@@ -164,3 +184,5 @@ class WebhookTransport:
 
     def close(self) -> None:
         self._client.close()
+        if self._public_client is not None:
+            self._public_client.close()

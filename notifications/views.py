@@ -1,7 +1,9 @@
-"""Public subscription pages: subscribe, confirm, manage, unsubscribe, and the webhook docs.
+"""Public subscription pages: subscribe, confirm, manage, unsubscribe, and the webhooks page
+with its sign-up form.
 
 Views route: they check the form, the rate limits and the signed token, then call a service.
-Nothing here sends mail or talks to the network; the services enqueue that for the workers.
+Nothing here sends mail or posts to an endpoint; the services enqueue that for the workers. (The
+webhook sign-up form looks the endpoint's host name up, with a short timeout.)
 """
 
 from __future__ import annotations
@@ -14,14 +16,20 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from notifications import ratelimit, subscriptions, tokens
-from notifications.forms import ComponentsForm, SubscribeForm, component_choices
+from notifications.forms import (
+    ComponentsForm,
+    SubscribeForm,
+    WebhookSignupForm,
+    component_choices,
+)
+from notifications.models import new_webhook_secret
 from notifications.payloads import documentation_url
 from statuspage.models import Component
 
 _FORM_PARTIAL = "notifications/_subscribe_form.html"
 
 
-def _chosen(form: SubscribeForm | ComponentsForm) -> set[str]:
+def _chosen(form: SubscribeForm | WebhookSignupForm | ComponentsForm) -> set[str]:
     return set(form.data.getlist("components")) if form.is_bound else set()
 
 
@@ -175,9 +183,57 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/unsubscribed.html", {"subscriber": subscriber})
 
 
+def _render_webhooks(
+    request: HttpRequest, form: WebhookSignupForm, status: int = 200, **extra: object
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "component_groups": component_choices(_chosen(form)),
+        "documentation_url": documentation_url(),
+        "timeout": settings.NOTIFY_WEBHOOK_TIMEOUT,
+        "attempts": settings.NOTIFY_MAX_ATTEMPTS,
+        "first_retry_minutes": max(1, settings.NOTIFY_RETRY_BASE_SECONDS // 60),
+        **extra,
+    }
+    return render(request, "notifications/webhooks.html", context, status=status)
+
+
+# Unlike the email form, this one is CSRF-protected, so another site cannot make its visitors'
+# browsers sign up URLs of its choosing (each costs challenge requests from our workers), and
+# never cached: the page carries a per-visitor token and, after a sign-up, the signing secret.
+@never_cache
+@require_http_methods(["GET", "POST"])
 def webhook_docs(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "notifications/webhooks.html",
-        {"documentation_url": documentation_url(), "timeout": settings.NOTIFY_WEBHOOK_TIMEOUT},
+    """The webhooks documentation with the sign-up form; a sign-up answers the same whether the
+    URL is new or already there (only the endpoint learns which, by getting a challenge)."""
+    if request.method == "GET":
+        return _render_webhooks(request, WebhookSignupForm())
+
+    form = WebhookSignupForm(request.POST)
+    by_address = ratelimit.hit(
+        "webhook-ip",
+        ratelimit.client_address(request),
+        limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_IP,
     )
+    if not by_address.allowed:
+        error = (
+            "Too many sign-ups have come from your network. Please try again in "
+            f"{by_address.retry_after_minutes} minutes."
+        )
+        return _render_webhooks(request, form, status=429, error=error)
+    if not form.is_valid():
+        return _render_webhooks(request, form, status=400)
+
+    url = form.cleaned_data["url"]
+    if form.is_robot:
+        signup = subscriptions.WebhookSignup(url=url, secret=new_webhook_secret())
+    else:
+        by_url = ratelimit.hit("webhook-url", url, limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL)
+        if not by_url.allowed:
+            error = (
+                "This URL has been signed up several times in the last hour. Please try again "
+                f"in {by_url.retry_after_minutes} minutes."
+            )
+            return _render_webhooks(request, form, status=429, error=error)
+        signup = subscriptions.webhook_signup(url=url, components=form.cleaned_data["components"])
+    return _render_webhooks(request, WebhookSignupForm(), signup=signup)

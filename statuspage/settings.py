@@ -194,6 +194,9 @@ NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL = env_int("NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL", 3
 NOTIFY_TRUSTED_PROXY_HOPS = env_int("NOTIFY_TRUSTED_PROXY_HOPS", 0)
 # Seconds a webhook receiver has to answer 2xx.
 NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 30)
+# Let webhooks signed up on the public page point at loopback, private or other non-public
+# addresses (for tests and closed networks; never on a page open to the internet).
+NOTIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("NOTIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Attempts per delivery, and the first retry's delay (doubling each time, at most the maximum).
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
 NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60)

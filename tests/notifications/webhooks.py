@@ -1,5 +1,6 @@
 """A real HTTP endpoint for webhooks: http.server on 127.0.0.1 in a thread. It checks each
-request's signature the way a receiver would, and answers as the test tells it to."""
+request's signature the way a receiver would, and answers as the test tells it to (echoing sign-up
+challenges when asked to)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ class WebhookReceiver:
         self.received: list[Received] = []
         # Answers for the next requests, as (status, seconds to wait first); then 200 at once.
         self.answers: deque[tuple[int, float]] = deque()
+        # Answer a sign-up challenge with the challenge as the body ("text"), as JSON ("json"),
+        # or with a plain "ok" like any other message ("").
+        self.echo_challenges = ""
         self._lock = threading.Lock()
         receiver = self
 
@@ -53,11 +57,13 @@ class WebhookReceiver:
                     status, delay = receiver.answers.popleft() if receiver.answers else (200, 0.0)
                 if delay:
                     time.sleep(delay)
+                answer = receiver.answer_for(body) if status < 300 else b"not today"
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
-                    self.wfile.write(b"ok" if status < 300 else b"not today")
+                    self.wfile.write(answer)
                 except OSError:
                     pass  # the sender gave up waiting
 
@@ -67,6 +73,17 @@ class WebhookReceiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def answer_for(self, body: bytes) -> bytes:
+        try:
+            challenge = json.loads(body).get("challenge")
+        except (ValueError, AttributeError):
+            challenge = None
+        if not isinstance(challenge, str) or not self.echo_challenges:
+            return b"ok"
+        if self.echo_challenges == "json":
+            return json.dumps({"challenge": challenge}).encode()
+        return f"{challenge}\n".encode()
 
     @property
     def url(self) -> str:

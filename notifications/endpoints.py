@@ -1,0 +1,216 @@
+"""Where webhooks signed up on the public page may point: http or https URLs whose host resolves
+to public internet addresses only, checked on sign-up and again on every connection.
+
+Without this rule anyone could make our workers POST to the site's own network (the database's
+host, a cloud metadata service, an admin panel on 127.0.0.1). The check at connection time looks
+at the very address the socket then connects to, so a name that resolved to a public address on
+sign-up and to a private one later (DNS rebinding) is still refused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+from django.conf import settings
+
+# Seconds the sign-up form waits for the host name to resolve.
+SIGNUP_LOOKUP_TIMEOUT = 3.0
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+class EndpointRefused(Exception):
+    """A URL we will not send to; the message is meant for the person who entered it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def private_addresses_allowed() -> bool:
+    return settings.NOTIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, Teredo, NAT64), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True for a globally routable unicast address: not loopback, private, link-local, shared
+    (carrier-grade NAT), multicast, reserved, documentation or unspecified."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None and not is_public_address(embedded):
+            return False
+    return address.is_global and not address.is_multicast and not address.is_reserved
+
+
+def _parse_address(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def refusal(host: str, addresses: Iterable[IPAddress]) -> str | None:
+    """Why we will not connect to `host` at these addresses, or None when every one is public.
+
+    One non-public address among several is enough to refuse: a name with a public and a
+    private record would otherwise reach the private one whenever the public one fails.
+    """
+    if private_addresses_allowed():
+        return None
+    for address in addresses:
+        if not is_public_address(address):
+            return (
+                f"{host} points to a private, local or reserved network address ({address}). "
+                "We only send webhooks to addresses on the public internet."
+            )
+    return None
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """The addresses `host` resolves to, in the resolver's order; socket.gaierror if none."""
+    literal = _parse_address(host)
+    if literal is not None:
+        return [literal]
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[IPAddress] = []
+    for *_, sockaddr in infos:
+        address = _parse_address(str(sockaddr[0]))
+        if address is not None and address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise socket.gaierror(f"{host} has no usable address")
+    return addresses
+
+
+def _resolve_within(host: str, port: int, timeout: float) -> list[IPAddress]:
+    """resolve(), giving up after `timeout` seconds (getaddrinfo itself has no timeout; the
+    lookup thread is left to finish on its own)."""
+    outcome: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["addresses"] = resolve(host, port)
+        except OSError as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=lookup, daemon=True, name="webhook-signup-lookup")
+    thread.start()
+    thread.join(timeout)
+    if "addresses" in outcome:
+        return outcome["addresses"]  # type: ignore[return-value]
+    if "error" in outcome:
+        raise socket.gaierror(str(outcome["error"]))
+    raise TimeoutError(host)
+
+
+def check_signup_url(url: str, *, timeout: float = SIGNUP_LOOKUP_TIMEOUT) -> None:
+    """Refuse a URL entered on the sign-up page, with a message saying why (EndpointRefused).
+
+    The host name is looked up here, once, with a short timeout; the workers check again on
+    every connection.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise EndpointRefused("Use an http:// or https:// URL.")
+    if parts.username is not None or parts.password is not None:
+        raise EndpointRefused(
+            "Leave the user name and password out of the URL: check our signature instead."
+        )
+    host = parts.hostname
+    if not host:
+        raise EndpointRefused("The URL needs a host name, like https://example.com/hooks/status.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise EndpointRefused("The port in this URL is not a number between 1 and 65535.") from None
+    if private_addresses_allowed():
+        return
+    try:
+        addresses = _resolve_within(host, port, timeout)
+    except TimeoutError:
+        raise EndpointRefused(
+            f"Looking up {host} took too long. Please try again in a moment."
+        ) from None
+    except OSError:
+        raise EndpointRefused(
+            f"We could not find the host {host}. Check the spelling, or that its DNS is set up."
+        ) from None
+    reason = refusal(host, addresses)
+    if reason is not None:
+        raise EndpointRefused(reason)
+
+
+class AddressRefused(httpcore.ConnectError):
+    """Raised instead of connecting to a non-public address."""
+
+
+class PublicOnlyBackend(httpcore.SyncBackend):
+    """httpcore's network backend, resolving names itself and connecting only to public
+    addresses: the address checked is the address connected to."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = resolve(host, port)
+        except OSError as error:
+            raise httpcore.ConnectError(f"Could not resolve {host}: {error}") from None
+        reason = refusal(host, addresses)
+        if reason is not None:
+            raise AddressRefused(reason)
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                last_error = error
+        assert last_error is not None
+        raise last_error
+
+
+class PublicOnlyTransport(httpx.HTTPTransport):
+    """httpx's transport over PublicOnlyBackend. TLS still checks the certificate against the
+    URL's host name; only the TCP connection goes to the checked address. No proxy is used."""
+
+    def __init__(self) -> None:
+        super().__init__(trust_env=False)
+        # HTTPTransport builds its pool without a way to pass a network backend; this is
+        # the same pool with ours.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=PublicOnlyBackend(),
+        )
