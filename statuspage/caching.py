@@ -69,6 +69,10 @@ def public_changed() -> None:
 
 
 def is_cacheable_path(path: str) -> bool:
+    # Response-time charts follow the checker's rollups, which do not move the public version;
+    # they carry their own short Cache-Control instead.
+    if path.endswith("/response-time.svg"):
+        return False
     return path in _EXACT or path.startswith(_PREFIXES)
 
 

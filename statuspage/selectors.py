@@ -33,6 +33,7 @@ from statuspage.uptime import DayBar, UptimeBar, day_start, uptime_bars
 UPTIME_DAYS = 90
 PAST_INCIDENT_DAYS = 7
 HISTORY_MONTHS_PER_PAGE = 3
+COMPONENT_PAGE_INCIDENTS = 10
 
 COMPONENT_STATUS_LABELS = dict(ComponentStatus.choices)
 
@@ -378,6 +379,37 @@ def _incident_components(incident: Incident) -> list[AffectedComponent]:
         )
         for link in links
     ]
+
+
+# A component's page.
+
+
+def component_page_context(
+    public_id: str, *, now: dt.datetime | None = None
+) -> dict[str, object] | None:
+    """A public component with its 90-day bar and the latest incidents that affected it."""
+    now = now or timezone.now()
+    component = (
+        Component.objects.public().select_related("group").filter(public_id=public_id).first()
+    )
+    if component is None:
+        return None
+    today = timezone.localdate(now)
+    first_day = today - dt.timedelta(days=UPTIME_DAYS - 1)
+    rows = UptimeDay.objects.filter(component=component, date__gte=first_day, date__lte=today)
+    bars = uptime_bars([component], rows, days=UPTIME_DAYS, now=now)
+    _attach_bar_incidents(bars, first_day=first_day, now=now)
+    recent = (
+        _listed_incidents()
+        .filter(_not_upcoming(), affected__component=component)
+        .order_by("-started_at", "-id")[:COMPONENT_PAGE_INCIDENTS]
+    )
+    return {
+        "component": component,
+        "uptime": bars[component.pk],
+        "recent_incidents": list(recent),
+        "uptime_days": UPTIME_DAYS,
+    }
 
 
 # The history page.

@@ -1,4 +1,5 @@
-"""URL routes: the admin, the public JSON API, feeds and badges, and the public site."""
+"""URL routes: the admin, the public JSON API, subscriptions, feeds, badges, the checker's charts
+and the public site."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -8,5 +9,6 @@ urlpatterns = [
     path("api/v2/", include("statuspage.api_urls")),
     path("subscriptions/", include("notifications.urls")),
     path("", include("statuspage.feed_urls")),
+    path("", include("checker.urls")),
     path("", include("statuspage.site_urls")),
 ]

@@ -36,6 +36,13 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "statuspage/incident.html", context)
 
 
+def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    context = selectors.component_page_context(public_id)
+    if context is None:
+        raise Http404("No such component")
+    return render(request, "statuspage/component.html", context)
+
+
 def history(request: HttpRequest) -> HttpResponse:
     raw_page = request.GET.get("page", "1")
     if not raw_page.isdigit() or int(raw_page) < 1:

@@ -165,3 +165,10 @@ def test_the_cached_page_moves_on_at_midnight(client):
     tomorrow = today + dt.timedelta(days=1)
     assert f'datetime="{tomorrow.isoformat()}"' in later
     assert f'datetime="{tomorrow.isoformat()}"' not in first
+
+
+def test_response_time_charts_are_not_held_by_the_public_cache():
+    from statuspage.caching import is_cacheable_path
+
+    assert is_cacheable_path("/components/abc123def456")
+    assert not is_cacheable_path("/components/abc123def456/response-time.svg")
