@@ -45,3 +45,12 @@ def test_draft_incidents_stay_off_the_page(client):
     api = make_component("API")
     make_incident("Secret trouble", is_draft=True, components={api: "major_outage"})
     assert "Secret trouble" not in client.get(f"/components/{api.public_id}").content.decode()
+
+
+def test_the_home_page_subscribe_form_links_to_the_component_choice(client):
+    make_component("API")
+    html = client.get("/").content.decode()
+    assert 'id="subscribe-form"' in html
+    assert 'name="components"' not in html
+    assert 'href="/subscriptions/"' in html
+    assert 'name="components"' in client.get("/subscriptions/").content.decode()

@@ -12,9 +12,12 @@ register = template.Library()
 
 
 @register.inclusion_tag("notifications/_subscribe_form.html")
-def subscribe_form() -> dict[str, object]:
+def subscribe_form(choose_components: bool = True) -> dict[str, object]:
+    """The form; without `choose_components` it links to the full form for the choice (the
+    home page keeps its render small and its query count fixed that way)."""
     return {
         "form": SubscribeForm(),
-        "component_groups": component_choices(set()),
+        "component_groups": component_choices(set()) if choose_components else [],
+        "choose_link": not choose_components,
         "confirm_hours": settings.NOTIFY_CONFIRM_MAX_AGE_HOURS,
     }
