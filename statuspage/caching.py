@@ -194,7 +194,7 @@ class PublicCacheMiddleware:
         content_type = headers.get("Content-Type", "")
         if len(body) >= GZIP_MIN_BYTES and content_type.startswith(_COMPRESSIBLE):
             # Compressed once here, not once per request.
-            entry["gzip"] = gzip.compress(body, compresslevel=6, mtime=0)
+            entry["gzip"] = gzip.compress(body, compresslevel=5, mtime=0)
         cache.set(key, entry, timeout=ENTRY_TTL)
         self.local.put(key, entry)
         return entry

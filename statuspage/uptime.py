@@ -128,10 +128,22 @@ class DayBar:
         )
 
     @property
+    def is_quiet(self) -> bool:
+        """Tracked, or not, with nothing at all recorded: most days of most bars."""
+        return not (
+            self.major_outage_seconds
+            or self.partial_outage_seconds
+            or self.degraded_seconds
+            or self.maintenance_seconds
+        )
+
+    @property
     def level(self) -> str:
         """The bar's colour class, from the day's downtime."""
         if not self.tracked:
             return "nodata"
+        if self.is_quiet:
+            return "operational"
         minutes = self.downtime_seconds / 60
         if minutes >= 240:
             return "major"
@@ -149,6 +161,8 @@ class DayBar:
     def summary(self) -> str:
         if not self.tracked:
             return "No data"
+        if self.is_quiet:
+            return "No downtime recorded"
         parts = []
         if self.major_outage_seconds:
             parts.append(f"Major outage {_duration(self.major_outage_seconds)}")
@@ -235,7 +249,7 @@ def uptime_bars(
         if existed <= 0:
             percent = None
         else:
-            down = sum(bar.downtime_seconds for bar in day_bars)
+            down = sum(bar.downtime_seconds for bar in day_bars if not bar.is_quiet)
             percent = max(0.0, 100.0 * (1 - down / existed))
         bars[component.pk] = UptimeBar(component=component, days=day_bars, uptime_percent=percent)
     return bars
