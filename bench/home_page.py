@@ -96,9 +96,8 @@ def measure(name: str, runs: int) -> dict[str, float]:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client, override_settings
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
 
-    setup_test_environment()
     call_command("migrate", verbosity=0)
     began = time.perf_counter()
     call_command("demo", *DATA_SETS[name], verbosity=0, stdout=io.StringIO())
