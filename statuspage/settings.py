@@ -27,9 +27,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 
 # The public page's identity (the API's `page` object).
 STATUSPAGE_NAME = env_str("STATUSPAGE_NAME", "Example Status")
-STATUSPAGE_ID = env_str(
-    "STATUSPAGE_ID", hashlib.sha256(SITE_URL.encode()).hexdigest()[:12]
-)
+STATUSPAGE_ID = env_str("STATUSPAGE_ID", hashlib.sha256(SITE_URL.encode()).hexdigest()[:12])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -96,9 +94,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
             "transaction_mode": "IMMEDIATE",
         }
     )
-    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_SQLITE_NAME", "")} if env_str(
-        "TEST_SQLITE_NAME", ""
-    ) else {}
+    DATABASES["default"]["TEST"] = (
+        {"NAME": env_str("TEST_SQLITE_NAME", "")} if env_str("TEST_SQLITE_NAME", "") else {}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The default cache lives in files so that the web, worker and checker processes share it.
@@ -234,7 +232,10 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
-    "notifications-prune-deliveries": {"task": "notifications.prune_deliveries", "schedule": 3600.0},
+    "notifications-prune-deliveries": {
+        "task": "notifications.prune_deliveries",
+        "schedule": 3600.0,
+    },
 }
 
 # Checker ---------------------------------------------------------------------------------------
@@ -245,8 +246,12 @@ CHECKER_MAX_CONCURRENCY = env_int("CHECKER_MAX_CONCURRENCY", 200)
 CHECKER_MAX_PER_HOST = env_int("CHECKER_MAX_PER_HOST", 4)
 # Seconds between beat ticks; each tick claims the checks due before the next one.
 CHECKER_TICK_SECONDS = env_int("CHECKER_TICK_SECONDS", 10)
-for _name in ("CHECKER_RESULT_RETENTION_DAYS", "CHECKER_MAX_CONCURRENCY", "CHECKER_MAX_PER_HOST",
-              "CHECKER_TICK_SECONDS"):
+for _name in (
+    "CHECKER_RESULT_RETENTION_DAYS",
+    "CHECKER_MAX_CONCURRENCY",
+    "CHECKER_MAX_PER_HOST",
+    "CHECKER_TICK_SECONDS",
+):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
 
