@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 URLS = ["/", "/api/v2/summary.json"]
 PORT = 8765
+WARMUP_SECONDS = 3
 
 
 def main() -> None:
@@ -99,7 +100,9 @@ def main() -> None:
             server = start_gunicorn({**env, "CACHE_URL": cache_url}, args.workers, args.threads)
             try:
                 for url in URLS:
-                    get(url)  # warm up
+                    # Warm up every worker and thread (their local copies, their pools), then
+                    # measure the steady state.
+                    load(url, args.connections, WARMUP_SECONDS, gzip=not args.identity)
                     rps, p50, p99 = load(
                         url, args.connections, args.duration, gzip=not args.identity
                     )
