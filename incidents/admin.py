@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString
 from incidents import services
 from incidents.forms import (
     IncidentBackfillForm,
+    IncidentEditForm,
     IncidentOpenForm,
     IncidentUpdateForm,
     MaintenanceScheduleForm,
@@ -251,6 +252,7 @@ class IncidentAdmin(IncidentAdminBase):
                 wrap(self.publish_view),
                 name=f"{prefix}_publish",
             ),
+            path("<path:object_id>/edit/", wrap(self.edit_view), name=f"{prefix}_edit"),
             *super().get_urls(),
         ]
 
@@ -372,6 +374,35 @@ class IncidentAdmin(IncidentAdminBase):
         else:
             self.message_user(request, "The incident was already public.", messages.INFO)
         return HttpResponseRedirect(self.change_url(incident))
+
+    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        """Rename the incident or change its impact, through incident_edit."""
+        incident = self.get_incident(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = IncidentEditForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.incident_edit(
+                        incident=incident,
+                        name=form.cleaned_data["name"],
+                        impact=form.cleaned_data["impact"],
+                    )
+                except ValidationError as error:
+                    _service_error(form, error)
+                else:
+                    self.log_change(request, incident, "Renamed or changed the impact.")
+                    self.message_user(request, "Saved.", messages.SUCCESS)
+                    return HttpResponseRedirect(self.change_url(incident))
+        else:
+            form = IncidentEditForm(initial={"name": incident.name, "impact": incident.impact})
+        context = self.page_context(
+            request, title=f"Edit: {incident.name}", incident=incident, form=form
+        )
+        return TemplateResponse(request, "admin/incidents/incident/edit.html", context)
 
     def postmortem_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """Write, preview, save and publish the incident's postmortem."""

@@ -252,6 +252,13 @@ class PostmortemForm(forms.Form):
         self.fields["body"].widget.attrs["rows"] = 24
 
 
+class IncidentEditForm(forms.Form):
+    """Rename an incident or change its impact (subscribers are not told)."""
+
+    name = forms.CharField(max_length=300)
+    impact = forms.ChoiceField(choices=INCIDENT_IMPACTS)
+
+
 class MaintenanceScheduleForm(forms.Form):
     name = forms.CharField(
         label="Name",

@@ -389,3 +389,43 @@ def test_the_status_history_links_back_to_the_incident(staff: Client) -> None:
     assert url in page
     response = staff.get(url)
     assert response["Location"] == _update_url(incident)
+
+
+def test_staff_can_rename_an_incident_and_change_its_impact(client, django_user_model):
+    from django.urls import reverse
+
+    from tests.factories import make_incident
+
+    staff = django_user_model.objects.create_superuser("edith", "edith@example.com", "pw")
+    client.force_login(staff)
+    incident = make_incident("Eror rates", impact="minor")
+    url = reverse("admin:incidents_incident_edit", args=[incident.pk])
+    change_page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
+    assert url in change_page.content.decode()
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, {"name": "Error rates", "impact": "critical"})
+
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert (incident.name, incident.impact) == ("Error rates", "critical")
+    refused = client.post(url, {"name": "  ", "impact": "critical"})
+    assert refused.status_code == 200
+    incident.refresh_from_db()
+    assert incident.name == "Error rates"
+
+
+def test_a_user_without_change_permission_cannot_rename(client, django_user_model):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from tests.factories import make_incident
+
+    viewer = django_user_model.objects.create_user("vic", "vic@example.com", "pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    client.force_login(viewer)
+    incident = make_incident("Queue delays")
+    url = reverse("admin:incidents_incident_edit", args=[incident.pk])
+    assert client.post(url, {"name": "Hacked", "impact": "none"}).status_code == 403
+    incident.refresh_from_db()
+    assert incident.name == "Queue delays"
