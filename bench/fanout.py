@@ -4,7 +4,8 @@ by default), fanned out and sent by one Celery worker process into a local SMTP 
     .venv/bin/python bench/fanout.py [--subscribers 10000] [--postgres postgres://postgres@127.0.0.1:5432]
 
 It prints the total seconds from posting the update to the last message accepted, emails per
-second, the worker's peak memory, and the SQL queries the worker ran per 1,000 deliveries. The
+second, the worker's peak memory, the SQL queries the worker ran per 1,000 deliveries and per
+batch, and the appends to the send journal (Redis by default, or --journal file). The
 database is a fresh SQLite file in a temporary folder, or with --postgres a fresh database on
 that server (created and dropped here). The broker is Redis database 2 (BENCH_REDIS_URL), which
 is emptied before and after.
@@ -37,6 +38,7 @@ from statuspage.celery import app  # noqa: E402,F401 - the worker's app
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 _queries = 0
+_appends = 0
 
 
 # The worker side: count queries and record the peak memory after each task.
@@ -55,19 +57,32 @@ def _count(execute, sql, params, many, context):  # noqa: ANN001 - Django's exec
     return execute(sql, params, many, context)
 
 
+def _counting(append):  # noqa: ANN001, ANN202 - a journal writer's append
+    def counted(self, delivery_id, sent_at):  # noqa: ANN001, ANN202
+        global _appends
+        _appends += 1
+        return append(self, delivery_id, sent_at)
+
+    return counted
+
+
 @worker_process_init.connect
 def _install_counter(**kwargs: object) -> None:
     if os.environ.get("BENCH_STATS_FILE"):
         from django.db import connection
 
+        from notifications import journal
+
         connection.execute_wrappers.append(_count)
+        for writer in (journal._FileWriter, journal._RedisWriter):
+            writer.append = _counting(writer.append)
 
 
 @task_postrun.connect
 def _write_stats(**kwargs: object) -> None:
     path = os.environ.get("BENCH_STATS_FILE")
     if path:
-        stats = {"queries": _queries, "peak_rss_kib": _peak_rss_kib()}
+        stats = {"queries": _queries, "appends": _appends, "peak_rss_kib": _peak_rss_kib()}
         Path(path).write_text(json.dumps(stats))
 
 
@@ -134,6 +149,9 @@ def main() -> None:
     parser.add_argument(
         "--postgres", metavar="SERVER_URL", help="e.g. postgres://postgres@127.0.0.1:5432"
     )
+    parser.add_argument(
+        "--journal", choices=["redis", "file"], default="redis", help="where the send journal is"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
@@ -155,6 +173,7 @@ def main() -> None:
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
         "LOG_LEVEL": "WARNING",
+        "NOTIFY_JOURNAL_URL": REDIS_URL if args.journal == "redis" else f"file://{workdir / 'j'}",
     }
     os.environ.update(env)
 
@@ -240,7 +259,8 @@ def main() -> None:
 
     database = "PostgreSQL" if pg_name else "SQLite"
     batch = settings.NOTIFY_EMAIL_BATCH_SIZE
-    print(f"Database: {database}; batch size {batch}; one worker process")
+    batches = -(-args.subscribers // batch)
+    print(f"Database: {database}; batch size {batch}; {args.journal} journal; one worker process")
     print(f"Emails: {sink.accepted} accepted by the sink, {sink.duplicates} duplicates")
     print(f"Total: {elapsed:.2f} s")
     print(f"Throughput: {args.subscribers / elapsed:.0f} emails/s")
@@ -249,7 +269,11 @@ def main() -> None:
         f"{main_peak / 1024:.0f} MiB (main process)"
     )
     per_thousand = stats["queries"] / (args.subscribers / 1000)
-    print(f"SQL queries: {stats['queries']} in all, {per_thousand:.0f} per 1,000 deliveries")
+    print(
+        f"SQL queries: {stats['queries']} in all, {per_thousand:.0f} per 1,000 deliveries, "
+        f"{stats['queries'] / batches:.1f} per batch of {batch} ({batches} batches)"
+    )
+    print(f"Journal appends: {stats['appends']} ({args.journal})")
 
 
 if __name__ == "__main__":

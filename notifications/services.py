@@ -7,10 +7,11 @@ Exactly once, step by step:
   `processed_at`; a second worker finds it taken, a crashed one rolls back and leaves it to
   the sweeper. Deliveries are unique per (event, subscriber), so no repeat can double them.
 - A worker claims a batch of due deliveries by moving them from pending to sending under a
-  fresh claim token, and records each message as sent (or failed) the moment the other side
-  has taken it, before sending the next one. A worker killed mid-batch leaves the rest of its
-  claim in `sending`; once the claim has timed out the sweeper hands those rows back, and the
-  ones already recorded as sent are never sent again.
+  fresh claim token. Each message the other side accepts goes to the claim's journal at once
+  (notifications/journal.py), before the next is sent; the batch's outcomes reach the database
+  in one transaction at the end. A worker killed mid-batch leaves its claim in `sending`; once
+  the claim has timed out the sweeper records what the journal shows as accepted and hands
+  only the rest back, so nothing accepted is sent again.
 """
 
 from __future__ import annotations
@@ -27,11 +28,22 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    Field,
+    IntegerField,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from incidents.models import EventKind, Incident, OutboxEvent
-from notifications import dispatch, payloads, tokens
+from notifications import dispatch, journal, payloads, tokens
 from notifications.emails import EventEmail, WireEmail, event_email
 from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
 from notifications.transports import (
@@ -155,14 +167,16 @@ class Claim:
     deliveries: list[Delivery] = field(default_factory=list)
     renewed_at: float = field(default_factory=time.monotonic)
 
-    def keep_alive(self) -> None:
-        """Push the claim's expiry back when a long batch has used a third of it."""
+    def keep_alive(self) -> bool:
+        """Push the claim's expiry back when a long batch has used a third of it; False when
+        the claim is gone (it expired and the sweeper took it back)."""
         if time.monotonic() - self.renewed_at < settings.NOTIFY_CLAIM_TIMEOUT_SECONDS / 3:
-            return
-        Delivery.objects.filter(claim_token=self.token, status=DeliveryStatus.SENDING).update(
-            claimed_at=timezone.now()
-        )
+            return True
+        held = Delivery.objects.filter(
+            claim_token=self.token, status=DeliveryStatus.SENDING
+        ).update(claimed_at=timezone.now())
         self.renewed_at = time.monotonic()
+        return bool(held)
 
 
 def deliveries_claim(*, channel: str, limit: int, now: dt.datetime | None = None) -> Claim:
@@ -198,107 +212,245 @@ def deliveries_claim(*, channel: str, limit: int, now: dt.datetime | None = None
     return claim
 
 
-def deliveries_release_expired(*, now: dt.datetime | None = None) -> int:
-    """Hand back the claims of workers that stopped mid-batch, counting them as an attempt
-    (so a message that kills its worker every time ends up failed, not retried forever)."""
+@dataclass
+class Released:
+    """What taking back stopped workers' claims did: deliveries their journals showed as
+    accepted (now recorded as sent), and deliveries handed back to be sent again."""
+
+    recovered: int = 0
+    released: int = 0
+
+
+def deliveries_release_expired(*, now: dt.datetime | None = None, limit: int = 500) -> Released:
+    """Take back the claims of workers that stopped mid-batch.
+
+    What the worker's journal shows as accepted is recorded as sent; the rest goes back to
+    pending, counted as an attempt (so a message that kills its worker every time ends up
+    failed, not retried forever). A claim whose journal cannot be read is left for the next
+    sweep: sending its messages again could send some twice.
+    """
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_TIMEOUT_SECONDS)
-    expired = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff)
-    note = "The worker stopped while sending; tried again."
-    given_up = expired.filter(attempts__gte=settings.NOTIFY_MAX_ATTEMPTS - 1).update(
-        status=DeliveryStatus.FAILED,
-        claim_token="",
-        claimed_at=None,
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
-        last_error="The worker stopped while sending, too many times.",
+    tokens = list(
+        Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff)
+        .order_by()
+        .values_list("claim_token", flat=True)
+        .distinct()[:limit]
     )
-    released = expired.update(
-        status=DeliveryStatus.PENDING,
-        claim_token="",
-        claimed_at=None,
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
-        next_attempt_at=now,
-        last_error=note,
-    )
-    return given_up + released
-
-
-# Recording outcomes
-
-
-def _record_sent(claim: Claim, delivery: Delivery, now: dt.datetime) -> str:
-    """Mark one delivery sent: "sent", or "" if the claim was lost (it expired and the sweeper
-    took it back)."""
-    done = Delivery.objects.filter(
-        pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
-    ).update(
-        status=DeliveryStatus.SENT,
-        sent_at=now,
-        last_attempt_at=now,
-        attempts=F("attempts") + 1,
-        claim_token="",
-        claimed_at=None,
-        last_error="",
-    )
-    if done and delivery.subscriber.consecutive_failures:
-        Subscriber.objects.filter(pk=delivery.subscriber_id).update(consecutive_failures=0)
-    return "sent" if done else ""
-
-
-def _record_failure(
-    claim: Claim, delivery: Delivery, error: TransportError, now: dt.datetime
-) -> str:
-    """Record a failed attempt: "retry", "failed", "disabled" (the subscriber too), or "" if
-    the claim was lost."""
-    attempts = delivery.attempts + 1
-    give_up = error.permanent or attempts >= settings.NOTIFY_MAX_ATTEMPTS
-    fields: dict[str, object] = {
-        "attempts": attempts,
-        "last_attempt_at": now,
-        "last_error": error.message[:2000],
-        "claim_token": "",
-        "claimed_at": None,
-    }
-    if give_up:
-        fields["status"] = DeliveryStatus.FAILED
-    else:
-        fields["status"] = DeliveryStatus.PENDING
-        fields["next_attempt_at"] = now + retry_delay(attempts)
-    done = Delivery.objects.filter(
-        pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
-    ).update(**fields)
-    if not done:
-        return ""
-    if not give_up:
-        return "retry"
-    if subscriber_count_failure(subscriber=delivery.subscriber, error=error.message, now=now):
-        return "disabled"
-    return "failed"
-
-
-def subscriber_count_failure(*, subscriber: Subscriber, error: str, now: dt.datetime) -> bool:
-    """One more delivery to this subscriber failed for good; disable it after too many in a row
-    (True when this failure disabled it)."""
-    Subscriber.objects.filter(pk=subscriber.pk).update(
-        consecutive_failures=F("consecutive_failures") + 1
-    )
-    limit = settings.NOTIFY_DISABLE_AFTER_FAILURES
-    return bool(
-        Subscriber.objects.filter(
-            pk=subscriber.pk, disabled_at__isnull=True, consecutive_failures__gte=limit
-        ).update(
-            disabled_at=now,
-            disabled_reason=f"{limit} deliveries in a row failed. The last one: {error}"[:2000],
+    result = Released()
+    store = journal.journal()
+    for token in tokens:
+        try:
+            accepted = store.read(token)
+        except journal.JournalError:
+            logger.warning("Cannot read the journal of claim %s; retrying later", token)
+            continue
+        expired = Delivery.objects.filter(
+            claim_token=token, status=DeliveryStatus.SENDING, claimed_at__lt=cutoff
         )
+        with transaction.atomic():
+            result.recovered += _mark_sent(expired, accepted)
+            note = "The worker stopped while sending; tried again."
+            result.released += expired.filter(
+                attempts__gte=settings.NOTIFY_MAX_ATTEMPTS - 1
+            ).update(
+                status=DeliveryStatus.FAILED,
+                claim_token="",
+                claimed_at=None,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                last_error="The worker stopped while sending, too many times.",
+            )
+            result.released += expired.update(
+                status=DeliveryStatus.PENDING,
+                claim_token="",
+                claimed_at=None,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                next_attempt_at=now,
+                last_error=note,
+            )
+        _discard_journal(store, token)
+    store.prune()
+    return result
+
+
+def _discard_journal(store: journal.Journal, token: str) -> None:
+    try:
+        store.discard(token)
+    except journal.JournalError:
+        logger.warning("Cannot discard the journal of claim %s; it expires", token)
+
+
+# Recording outcomes, once per batch
+
+# Rows written per UPDATE when outcomes carry one value per row.
+RECORD_CHUNK = 500
+
+
+def _per_row(values: dict[int, object], output_field: Field) -> Case:
+    return Case(
+        *(When(pk=pk, then=Value(value)) for pk, value in values.items()),
+        output_field=output_field,
     )
 
 
-def _record_cancelled(claim: Claim, delivery: Delivery, reason: str) -> None:
-    Delivery.objects.filter(
-        pk=delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
-    ).update(status=DeliveryStatus.CANCELLED, claim_token="", claimed_at=None, last_error=reason)
+def _mark_sent(claimed: QuerySet[Delivery], accepted: dict[int, dt.datetime]) -> int:
+    """Record the accepted deliveries among `claimed` as sent, each at its own moment."""
+    done = 0
+    items = list(accepted.items())
+    for start in range(0, len(items), RECORD_CHUNK):
+        chunk = dict(items[start : start + RECORD_CHUNK])
+        moment = _per_row(chunk, DateTimeField())
+        done += claimed.filter(pk__in=chunk).update(
+            status=DeliveryStatus.SENT,
+            sent_at=moment,
+            last_attempt_at=moment,
+            attempts=F("attempts") + 1,
+            claim_token="",
+            claimed_at=None,
+            last_error="",
+        )
+    return done
+
+
+@dataclass
+class _Streak:
+    """What one batch did to a subscriber's run of failed deliveries."""
+
+    before: int  # the run when the batch was claimed
+    reset: bool = False  # a delivery got through, so the run starts again from zero
+    added: int = 0  # failures for good since then (or since the batch began)
+    last_error: str = ""
+
+
+class _Outcomes:
+    """The outcome of each delivery of a claim, kept in memory and written in one go.
+
+    Accepted deliveries also go to the journal at once, before the next message is sent; if the
+    journal cannot be written they are recorded in the database at once instead.
+    """
+
+    def __init__(self, claim: Claim, writer: journal.JournalWriter | None) -> None:
+        self.claim = claim
+        self.writer = writer
+        self.sent: dict[int, dt.datetime] = {}
+        self.retry: dict[int, tuple[str, dt.datetime, dt.datetime]] = {}
+        self.failed: dict[int, tuple[str, dt.datetime]] = {}
+        self.cancelled: dict[str, list[int]] = {}
+        self.streaks: dict[int, _Streak] = {}
+        self.recorded_now = 0
+
+    def accepted(self, delivery: Delivery, now: dt.datetime) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.append(delivery.pk, now)
+            except journal.JournalError:
+                logger.warning("The send journal failed; recording each message directly")
+                self.writer = None
+        if self.writer is None:
+            claimed = Delivery.objects.filter(
+                claim_token=self.claim.token, status=DeliveryStatus.SENDING
+            )
+            self.recorded_now += _mark_sent(claimed, {delivery.pk: now})
+        else:
+            self.sent[delivery.pk] = now
+        streak = self._streak(delivery)
+        streak.reset, streak.added = True, 0
+
+    def _streak(self, delivery: Delivery) -> _Streak:
+        subscriber = delivery.subscriber
+        if subscriber.pk not in self.streaks:
+            self.streaks[subscriber.pk] = _Streak(before=subscriber.consecutive_failures)
+        return self.streaks[subscriber.pk]
+
+    def refused(self, delivery: Delivery, error: TransportError, now: dt.datetime) -> bool:
+        """Note a failed attempt; True when it disables the subscriber (so the rest of the
+        batch skips it)."""
+        message = error.message[:2000]
+        attempts = delivery.attempts + 1
+        if not error.permanent and attempts < settings.NOTIFY_MAX_ATTEMPTS:
+            self.retry[delivery.pk] = (message, now, now + retry_delay(attempts))
+            return False
+        self.failed[delivery.pk] = (message, now)
+        streak = self._streak(delivery)
+        streak.added += 1
+        streak.last_error = message
+        run = streak.added + (0 if streak.reset else streak.before)
+        return run >= settings.NOTIFY_DISABLE_AFTER_FAILURES
+
+    def cancel(self, delivery: Delivery, reason: str) -> None:
+        self.cancelled.setdefault(reason, []).append(delivery.pk)
+
+    def save(self, now: dt.datetime) -> int:
+        """Write every outcome, in one transaction; returns how many rows were still ours."""
+        claimed = Delivery.objects.filter(
+            claim_token=self.claim.token, status=DeliveryStatus.SENDING
+        )
+        released = {"claim_token": "", "claimed_at": None}
+        with transaction.atomic():
+            done = _mark_sent(claimed, self.sent)
+            retry = list(self.retry.items())
+            for start in range(0, len(retry), RECORD_CHUNK):
+                chunk = dict(retry[start : start + RECORD_CHUNK])
+                done += claimed.filter(pk__in=chunk).update(
+                    status=DeliveryStatus.PENDING,
+                    attempts=F("attempts") + 1,
+                    last_error=_per_row({pk: e for pk, (e, _, _) in chunk.items()}, TextField()),
+                    last_attempt_at=_per_row(
+                        {pk: at for pk, (_, at, _) in chunk.items()}, DateTimeField()
+                    ),
+                    next_attempt_at=_per_row(
+                        {pk: at for pk, (_, _, at) in chunk.items()}, DateTimeField()
+                    ),
+                    **released,
+                )
+            failed = list(self.failed.items())
+            for start in range(0, len(failed), RECORD_CHUNK):
+                chunk = dict(failed[start : start + RECORD_CHUNK])
+                done += claimed.filter(pk__in=chunk).update(
+                    status=DeliveryStatus.FAILED,
+                    attempts=F("attempts") + 1,
+                    last_error=_per_row({pk: e for pk, (e, _) in chunk.items()}, TextField()),
+                    last_attempt_at=_per_row(
+                        {pk: at for pk, (_, at) in chunk.items()}, DateTimeField()
+                    ),
+                    **released,
+                )
+            for reason, ids in self.cancelled.items():
+                done += claimed.filter(pk__in=ids).update(
+                    status=DeliveryStatus.CANCELLED, last_error=reason, **released
+                )
+            self._save_streaks(now)
+        return done + self.recorded_now
+
+    def _save_streaks(self, now: dt.datetime) -> None:
+        """Carry the batch's failures over to the subscribers' runs, and disable those whose
+        run reached the limit."""
+        restarted = {
+            pk: s.added for pk, s in self.streaks.items() if s.reset and (s.before or s.added)
+        }
+        if restarted:
+            Subscriber.objects.filter(pk__in=restarted).update(
+                consecutive_failures=_per_row(restarted, IntegerField())
+            )
+        grown = {pk: s.added for pk, s in self.streaks.items() if s.added and not s.reset}
+        if grown:
+            Subscriber.objects.filter(pk__in=grown).update(
+                consecutive_failures=F("consecutive_failures") + _per_row(grown, IntegerField())
+            )
+        failing = [pk for pk, s in self.streaks.items() if s.added]
+        if not failing:
+            return
+        limit = settings.NOTIFY_DISABLE_AFTER_FAILURES
+        reasons = {
+            pk: f"{limit} deliveries in a row failed. The last one: {s.last_error}"[:2000]
+            for pk, s in self.streaks.items()
+            if s.added
+        }
+        Subscriber.objects.filter(
+            pk__in=failing, disabled_at__isnull=True, consecutive_failures__gte=limit
+        ).update(disabled_at=now, disabled_reason=_per_row(reasons, TextField()))
 
 
 def _inactive_reason(subscriber: Subscriber) -> str | None:
@@ -410,31 +562,43 @@ class _NothingToSend(Exception):
 
 
 def _send_claim(claim: Claim, send: Callable[[Delivery], None]) -> None:
-    """Send each delivery of the claim and record the outcome before the next one."""
+    """Send each delivery of the claim, journal each accepted one at once, and write the
+    outcomes to the database when the batch is over."""
+    store = journal.journal()
+    try:
+        writer: journal.JournalWriter | None = store.writer(claim.token)
+    except journal.JournalError:
+        logger.warning("The send journal is unavailable; recording each message directly")
+        writer = None
+    outcomes = _Outcomes(claim, writer)
     disabled: set[int] = set()
-    for delivery in claim.deliveries:
-        claim.keep_alive()
-        if delivery.subscriber_id in disabled:
-            reason: str | None = "The subscriber is disabled."
-        else:
-            reason = _inactive_reason(delivery.subscriber)
-        if reason is not None:
-            _record_cancelled(claim, delivery, reason)
-            continue
-        try:
-            send(delivery)
-        except _NothingToSend:
-            _record_cancelled(claim, delivery, "Nothing public left to tell.")
-            continue
-        except TransportError as error:
-            outcome = _record_failure(claim, delivery, error, timezone.now())
-            if outcome == "disabled":
-                disabled.add(delivery.subscriber_id)
-        else:
-            outcome = _record_sent(claim, delivery, timezone.now())
-        if not outcome:
-            logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
-            return
+    try:
+        for delivery in claim.deliveries:
+            if not claim.keep_alive():
+                logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
+                break
+            if delivery.subscriber_id in disabled:
+                reason: str | None = "The subscriber is disabled."
+            else:
+                reason = _inactive_reason(delivery.subscriber)
+            if reason is not None:
+                outcomes.cancel(delivery, reason)
+                continue
+            try:
+                send(delivery)
+            except _NothingToSend:
+                outcomes.cancel(delivery, "Nothing public left to tell.")
+            except TransportError as error:
+                if outcomes.refused(delivery, error, timezone.now()):
+                    disabled.add(delivery.subscriber_id)
+            else:
+                outcomes.accepted(delivery, timezone.now())
+    finally:
+        if outcomes.writer is not None:
+            outcomes.writer.close()
+    outcomes.save(timezone.now())
+    if writer is not None:
+        _discard_journal(store, claim.token)
 
 
 def _send_email(transport: EmailTransport, batch: _Batch, delivery: Delivery) -> None:
@@ -501,6 +665,7 @@ def deliveries_prune(*, now: dt.datetime | None = None, chunk: int = 5000) -> in
 @dataclass
 class SweepResult:
     released: int = 0
+    recovered: int = 0
     fanned_out: int = 0
     send_tasks: dict[str, int] = field(default_factory=dict)
     notices: int = 0
@@ -513,7 +678,8 @@ def outbox_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     due again (or never sent)."""
     now = now or timezone.now()
     grace = dt.timedelta(seconds=settings.NOTIFY_SWEEP_GRACE_SECONDS)
-    result = SweepResult(released=deliveries_release_expired(now=now))
+    taken_back = deliveries_release_expired(now=now)
+    result = SweepResult(released=taken_back.released, recovered=taken_back.recovered)
 
     stale_events = (
         OutboxEvent.objects.filter(processed_at__isnull=True, created_at__lte=now - grace)

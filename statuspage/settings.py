@@ -210,6 +210,19 @@ NOTIFY_DISABLE_AFTER_FAILURES = env_int("NOTIFY_DISABLE_AFTER_FAILURES", 5)
 # Deliveries one worker task claims and sends over one connection.
 NOTIFY_EMAIL_BATCH_SIZE = env_int("NOTIFY_EMAIL_BATCH_SIZE", 200)
 NOTIFY_WEBHOOK_BATCH_SIZE = env_int("NOTIFY_WEBHOOK_BATCH_SIZE", 5)
+# Where workers note each accepted message before the batch is written to the database (see
+# notifications/journal.py): the broker's Redis when there is one, else a folder under VAR_DIR.
+NOTIFY_JOURNAL_URL = env_str(
+    "NOTIFY_JOURNAL_URL",
+    CELERY_BROKER_URL
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else f"file://{VAR_DIR / 'journal'}",
+)
+if not NOTIFY_JOURNAL_URL.startswith(("redis://", "rediss://", "file:///")):
+    raise ImproperlyConfigured(
+        f"NOTIFY_JOURNAL_URL must be redis://host:port/db or file:///absolute/path, "
+        f"got {NOTIFY_JOURNAL_URL!r}"
+    )
 # Seconds after which a claim of a worker that stopped is taken back and retried.
 NOTIFY_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFY_CLAIM_TIMEOUT_SECONDS", 600)
 # How often the sweeper runs, and how old work must be before it is swept up.

@@ -1,6 +1,7 @@
-"""Shared pytest setup: each test gets its own empty cache, and the public cache middleware
-only where a test asks for it with @pytest.mark.public_cache (inside a test's transaction the
-version never moves, so other tests pin the views' own answers)."""
+"""Shared pytest setup: each test gets its own empty cache, send journals go to a temporary
+folder, and the public cache middleware runs only where a test asks for it with
+@pytest.mark.public_cache (inside a test's transaction the version never moves, so other tests
+pin the views' own answers)."""
 
 import itertools
 
@@ -9,8 +10,15 @@ import pytest
 _caches = itertools.count()
 
 
+@pytest.fixture(scope="session")
+def _journal_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("journal")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(settings, request):
+def _isolated_cache(settings, request, _journal_folder):
+    # Send journals in a folder of the test run, not under the checkout's var/.
+    settings.NOTIFY_JOURNAL_URL = f"file://{_journal_folder}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

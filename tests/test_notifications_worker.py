@@ -11,6 +11,7 @@ import pytest
 
 from incidents import services as incident_services
 from incidents.models import OutboxEvent
+from notifications.journal import journal_at
 from notifications.models import Delivery, DeliveryStatus
 from tests.factories import make_component, make_incident
 from tests.notifications.factories import make_subscriber
@@ -54,14 +55,19 @@ def test_it_fans_out_and_sends_the_mail_in_a_worker_process(smtp_sink, start_wor
     assert "notifications.fan_out_event" in worker.log()
 
 
-def test_it_delivers_every_message_once_when_a_worker_is_killed_mid_batch(smtp_sink, start_worker):
+@pytest.mark.parametrize("store", ["redis", "file"])
+def test_it_delivers_every_message_once_when_a_worker_is_killed_mid_batch(
+    smtp_sink, start_worker, tmp_path, store
+):
     recipients = [f"person{n:02}@example.com" for n in range(40)]
     for address in recipients:
         make_subscriber(address)
+    journal_url = REDIS_URL if store == "redis" else f"file://{tmp_path / 'journal'}"
     env = {
         "NOTIFY_EMAIL_BATCH_SIZE": "10",
         "NOTIFY_CLAIM_TIMEOUT_SECONDS": "3",
         "NOTIFY_SWEEP_SECONDS": "1",
+        "NOTIFY_JOURNAL_URL": journal_url,
     }
     worker = start_worker(smtp_port=smtp_sink.port, beat=True, **env)
     crash = {"done": False}
@@ -79,8 +85,17 @@ def test_it_delivers_every_message_once_when_a_worker_is_killed_mid_batch(smtp_s
     make_incident("Elevated API errors")
 
     wait_until(lambda: crash["done"], timeout=30, what="the worker to be killed")
-    assert Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()  # a claim left behind
     assert len(smtp_sink.received) == 14
+    # The first batch reached the database; of the second, only the journal knows that four
+    # messages were accepted before the worker died.
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 10
+    [token] = set(
+        Delivery.objects.filter(status=DeliveryStatus.SENDING).values_list("claim_token", flat=True)
+    )
+    accepted = journal_at(journal_url).read(token)
+    assert sorted(Delivery.objects.get(pk=pk).subscriber.email for pk in accepted) == [
+        address for address in recipients[10:14]
+    ]
 
     start_worker(smtp_port=smtp_sink.port, beat=True, **env)
     smtp_sink.wait_for(
@@ -90,6 +105,7 @@ def test_it_delivers_every_message_once_when_a_worker_is_killed_mid_batch(smtp_s
     time.sleep(1.5)  # one more sweep: nothing may be sent again
     assert smtp_sink.counts() == {address: 1 for address in recipients}
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(recipients)
+    assert journal_at(journal_url).read(token) == {}  # read, recorded and discarded
 
 
 def test_it_saves_an_update_with_the_broker_down_and_mails_once_it_is_back(smtp_sink, start_worker):
