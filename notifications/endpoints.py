@@ -1,5 +1,7 @@
 """Where webhooks signed up on the public page may point: http or https URLs whose host resolves
-to public internet addresses only, checked on sign-up and again on every connection.
+to public internet addresses only. The sign-up form refuses what the URL alone gives away (a
+private address, a local name); the workers resolve the name and check every address on each
+connection.
 
 Without this rule anyone could make our workers POST to the site's own network (the database's
 host, a cloud metadata service, an admin panel on 127.0.0.1). The check at connection time looks
@@ -11,16 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 from django.conf import settings
-
-# Seconds the sign-up form waits for the host name to resolve.
-SIGNUP_LOOKUP_TIMEOUT = 3.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -102,32 +100,23 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
-def _resolve_within(host: str, port: int, timeout: float) -> list[IPAddress]:
-    """resolve(), giving up after `timeout` seconds (getaddrinfo itself has no timeout; the
-    lookup thread is left to finish on its own)."""
-    outcome: dict[str, object] = {}
-
-    def lookup() -> None:
-        try:
-            outcome["addresses"] = resolve(host, port)
-        except OSError as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=lookup, daemon=True, name="webhook-signup-lookup")
-    thread.start()
-    thread.join(timeout)
-    if "addresses" in outcome:
-        return outcome["addresses"]  # type: ignore[return-value]
-    if "error" in outcome:
-        raise socket.gaierror(str(outcome["error"]))
-    raise TimeoutError(host)
+# Names that never lead to the public internet: single labels (resolved through a local search
+# domain), and the special-use names of RFC 6761 (localhost, invalid, test), RFC 6762 (local),
+# RFC 8375 (home.arpa) and ICANN's private-use "internal".
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".invalid", ".test")
 
 
-def check_signup_url(url: str, *, timeout: float = SIGNUP_LOOKUP_TIMEOUT) -> None:
+def _local_name(host: str) -> bool:
+    name = host.rstrip(".").lower()
+    return "." not in name or name == "localhost" or name.endswith(_LOCAL_SUFFIXES)
+
+
+def check_signup_url(url: str) -> None:
     """Refuse a URL entered on the sign-up page, with a message saying why (EndpointRefused).
 
-    The host name is looked up here, once, with a short timeout; the workers check again on
-    every connection.
+    Only what the URL itself shows is checked here (a web request does no network I/O): the
+    scheme, an address written as such, a name that can only be local. Host names are looked up
+    by the worker that sends the challenge, which refuses non-public addresses at connection.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -140,24 +129,22 @@ def check_signup_url(url: str, *, timeout: float = SIGNUP_LOOKUP_TIMEOUT) -> Non
     if not host:
         raise EndpointRefused("The URL needs a host name, like https://example.com/hooks/status.")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
     except ValueError:
         raise EndpointRefused("The port in this URL is not a number between 1 and 65535.") from None
     if private_addresses_allowed():
         return
-    try:
-        addresses = _resolve_within(host, port, timeout)
-    except TimeoutError:
+    literal = _parse_address(host)
+    if literal is not None:
+        reason = refusal(host, [literal])
+        if reason is not None:
+            raise EndpointRefused(reason)
+        return
+    if _local_name(host):
         raise EndpointRefused(
-            f"Looking up {host} took too long. Please try again in a moment."
-        ) from None
-    except OSError:
-        raise EndpointRefused(
-            f"We could not find the host {host}. Check the spelling, or that its DNS is set up."
-        ) from None
-    reason = refusal(host, addresses)
-    if reason is not None:
-        raise EndpointRefused(reason)
+            f"{host} is a name on a local network. "
+            "We only send webhooks to addresses on the public internet."
+        )
 
 
 class AddressRefused(httpcore.ConnectError):

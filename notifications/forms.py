@@ -61,7 +61,7 @@ class WebhookSignupForm(forms.Form):
     website = forms.CharField(required=False)
 
     def clean_url(self) -> str:
-        """Only http(s) URLs on the public internet (the host name is looked up here)."""
+        """Only http(s) URLs that may be on the public internet (the worker checks the rest)."""
         url = normalize_url(self.cleaned_data["url"])
         try:
             check_signup_url(url)

@@ -44,13 +44,22 @@ def guarded(settings):
     settings.NOTIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
 
 
+class FakeDns(dict[str, list[str]]):
+    """Host name -> addresses, and the names looked up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups: list[str] = []
+
+
 @pytest.fixture
 def fake_dns(monkeypatch):
     """Host name -> addresses, answered instead of the system's resolver (the tests make no
     DNS queries); a name not listed does not exist."""
-    records: dict[str, list[str]] = {}
+    records = FakeDns()
 
     def getaddrinfo(host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        records.lookups.append(host)
         if host not in records:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [
@@ -116,7 +125,8 @@ def test_it_refuses_a_post_without_the_csrf_token(local_endpoints, webhook_recei
         ("ftp://files.example.com/hook", "Use an http:// or https:// URL."),
         ("https://ada:pw@hooks.example.com/x", "Leave the user name and password out"),
         ("https://hooks.example.com/" + "a" * 500, "This URL is too long"),
-        ("https://nowhere.example.net/hook", "We could not find the host nowhere.example.net"),
+        ("https://status.corp.internal/hook", "status.corp.internal is a name on a local"),
+        ("https://hooks.example.com:99999/x", "The port in this URL is not a number"),
     ],
 )
 def test_it_explains_what_is_wrong_with_a_url(client, guarded, fake_dns, url, message):
@@ -128,13 +138,14 @@ def test_it_explains_what_is_wrong_with_a_url(client, guarded, fake_dns, url, me
     assert not Subscriber.objects.exists()
 
 
-def test_it_accepts_a_host_on_the_public_internet(
+def test_it_accepts_a_host_name_without_looking_it_up_in_the_request(
     client, guarded, fake_dns, django_capture_on_commit_callbacks
 ):
     fake_dns["hooks.example.com"] = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
     with django_capture_on_commit_callbacks() as callbacks:
         response = sign_up(client, "HTTPS://Hooks.Example.com/status")
     assert response.status_code == 200
+    assert fake_dns.lookups == []  # the worker sending the challenge looks it up
     subscriber = Subscriber.objects.get()
     assert subscriber.url == "https://hooks.example.com/status"
     assert (subscriber.self_registered, subscriber.state) == (True, "unconfirmed")
@@ -154,18 +165,38 @@ def test_it_accepts_a_host_on_the_public_internet(
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
-        "http://internal.example.com/hook",
-        "http://mixed.example.com/hook",
+        "http://db.localhost/hook",
+        "http://nas.local/hook",
     ],
 )
 def test_it_refuses_urls_that_point_to_private_addresses(client, guarded, fake_dns, url):
-    fake_dns["localhost"] = ["127.0.0.1"]
-    fake_dns["internal.example.com"] = ["10.0.0.7"]
-    fake_dns["mixed.example.com"] = ["93.184.215.14", "172.16.0.1"]
     response = sign_up(client, url)
     assert response.status_code == 400
     assert "We only send webhooks to addresses on the public internet." in text(response)
     assert not Subscriber.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "error"),
+    [
+        ("internal.example.com", "points to a private, local or reserved network address"),
+        ("mixed.example.com", "points to a private, local or reserved network address"),
+        ("nowhere.example.net", "Could not resolve nowhere.example.net"),
+    ],
+)
+def test_the_challenge_refuses_a_name_that_resolves_to_a_private_address_or_nowhere(
+    client, guarded, fake_dns, host, error
+):
+    fake_dns["internal.example.com"] = ["10.0.0.7"]
+    fake_dns["mixed.example.com"] = ["93.184.215.14", "172.16.0.1"]
+    assert sign_up(client, f"http://{host}/hook").status_code == 200
+    subscriber = Subscriber.objects.get()
+
+    assert subscriptions.webhook_challenge_send(subscriber_id=subscriber.pk) == "retry"
+    subscriber.refresh_from_db()
+    assert subscriber.state == "unconfirmed"
+    assert error in subscriber.challenge_error
+    assert fake_dns.lookups == [host]  # and no connection was made
 
 
 @pytest.mark.parametrize(
