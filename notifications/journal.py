@@ -178,15 +178,21 @@ class _RedisWriter(JournalWriter):
     def __init__(self, journal: RedisJournal, key: str) -> None:
         self.journal = journal
         self.key = key
+        self.expiring = False
 
     def append(self, delivery_id: int, sent_at: dt.datetime) -> None:
         import redis
 
-        pipe = self.journal.redis.pipeline(transaction=False)
-        pipe.rpush(self.key, _entry(delivery_id, sent_at))
-        pipe.expire(self.key, RETENTION_SECONDS)
+        entry = _entry(delivery_id, sent_at)
         try:
-            pipe.execute()
+            if self.expiring:
+                self.journal.redis.rpush(self.key, entry)
+            else:  # the first entry creates the list: give it its expiry in the same trip
+                pipe = self.journal.redis.pipeline(transaction=True)
+                pipe.rpush(self.key, entry)
+                pipe.expire(self.key, RETENTION_SECONDS)
+                pipe.execute()
+                self.expiring = True
         except redis.RedisError as error:
             raise JournalError(f"Cannot write the send journal: {error}") from error
 
