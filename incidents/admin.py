@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.forms import Form
 from django.http import (
@@ -33,6 +34,7 @@ from incidents.forms import (
     IncidentEditForm,
     IncidentOpenForm,
     IncidentUpdateForm,
+    MaintenanceEditForm,
     MaintenanceScheduleForm,
     MaintenanceUpdateForm,
     PostmortemForm,
@@ -482,6 +484,46 @@ class MaintenanceAdmin(IncidentAdminBase):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         return super().get_queryset(request).annotate(component_count=Count("affected"))
+
+    def get_urls(self) -> list[URLPattern]:
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        edit = self.admin_site.admin_view(self.edit_view)
+        return [path("<path:object_id>/edit/", edit, name=f"{prefix}_edit"), *super().get_urls()]
+
+    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        """Rename the maintenance or move its window (incident_edit, maintenance_reschedule),
+        optionally telling visitors and subscribers in an update."""
+        maintenance = self.get_incident(request, object_id)
+        if maintenance is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, maintenance):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = MaintenanceEditForm(request.POST, maintenance=maintenance)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    with transaction.atomic():
+                        services.incident_edit(incident=maintenance, name=data["name"])
+                        services.maintenance_reschedule(
+                            maintenance=maintenance,
+                            scheduled_for=data["scheduled_for"],
+                            scheduled_until=data["scheduled_until"],
+                            body=data["body"],
+                            deliver_notifications=data["deliver_notifications"],
+                        )
+                except ValidationError as error:
+                    _service_error(form, error)
+                else:
+                    self.log_change(request, maintenance, "Renamed or rescheduled.")
+                    self.message_user(request, "Saved.", messages.SUCCESS)
+                    return HttpResponseRedirect(self.change_url(maintenance))
+        else:
+            form = MaintenanceEditForm(maintenance=maintenance)
+        context = self.page_context(
+            request, title=f"Edit: {maintenance.name}", incident=maintenance, form=form
+        )
+        return TemplateResponse(request, "admin/incidents/maintenance/edit.html", context)
 
     @admin.display(description="components", ordering="component_count")
     def component_count(self, maintenance: Incident) -> int:

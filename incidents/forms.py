@@ -290,6 +290,48 @@ class MaintenanceScheduleForm(forms.Form):
         self.fields["components"].label_from_instance = component_label  # type: ignore[attr-defined]
 
 
+class MaintenanceEditForm(forms.Form):
+    """Rename a maintenance or move its window; once it runs only the end can move."""
+
+    name = forms.CharField(
+        label="Name", max_length=300, widget=forms.TextInput(attrs={"class": "vTextField"})
+    )
+    scheduled_for = _datetime_field("From")
+    scheduled_until = _datetime_field("Until")
+    body = _message_field(
+        label="Tell visitors",
+        required=False,
+        help_text="Optional: posted as an update, e.g. “We moved this maintenance by a week.” "
+        + _MARKDOWN_HELP,
+    )
+    deliver_notifications = _notify_field()
+
+    def __init__(self, *args: Any, maintenance: Incident, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": maintenance.name,
+                "scheduled_for": maintenance.scheduled_for,
+                "scheduled_until": maintenance.scheduled_until,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.maintenance = maintenance
+        if maintenance.status != MaintenanceStatus.SCHEDULED:
+            field = self.fields["scheduled_for"]
+            field.disabled = True
+            field.help_text = "It has started: only the end can move."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.fields["scheduled_for"].disabled:  # the exact start, not the form's minutes
+            data["scheduled_for"] = self.maintenance.scheduled_for
+        start, end = data.get("scheduled_for"), data.get("scheduled_until")
+        if start and end and end <= start:
+            self.add_error("scheduled_until", "The window must end after it starts.")
+        return data
+
+
 _NEXT_MAINTENANCE_STATUS = {
     MaintenanceStatus.SCHEDULED: MaintenanceStatus.IN_PROGRESS,
     MaintenanceStatus.IN_PROGRESS: MaintenanceStatus.VERIFYING,

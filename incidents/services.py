@@ -367,9 +367,18 @@ def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -
 
 @transaction.atomic
 def maintenance_reschedule(
-    *, maintenance: Incident, scheduled_for: dt.datetime, scheduled_until: dt.datetime
+    *,
+    maintenance: Incident,
+    scheduled_for: dt.datetime,
+    scheduled_until: dt.datetime,
+    body: str = "",
+    deliver_notifications: bool = False,
 ) -> Incident:
-    """Move a maintenance's window; once it has started only its end can move."""
+    """Move a maintenance's window; once it has started only its end can move.
+
+    With a `body`, an update in the maintenance's current status says so on the page (and to
+    subscribers, when `deliver_notifications`), in the same transaction.
+    """
     maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
     if not maintenance.is_maintenance:
         raise ValidationError("Only a maintenance has a window.")
@@ -386,6 +395,14 @@ def maintenance_reschedule(
     maintenance.scheduled_until = scheduled_until
     maintenance.updated_at = timezone.now()
     maintenance.save(update_fields=fields)
+    if body.strip():
+        incident_post_update(
+            incident=maintenance,
+            status=maintenance.status,
+            body=body,
+            deliver_notifications=deliver_notifications,
+        )
+        maintenance.refresh_from_db()
     return maintenance
 
 

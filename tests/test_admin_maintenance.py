@@ -154,3 +154,105 @@ def test_the_maintenance_list_leaves_out_incidents(staff: Client) -> None:
     make_maintenance("A maintenance")
     response = staff.get(reverse("admin:incidents_maintenance_changelist"))
     assert [m.name for m in response.context["cl"].result_list] == ["A maintenance"]
+
+
+def _edit_url(maintenance: Incident) -> str:
+    return reverse("admin:incidents_maintenance_edit", args=[maintenance.pk])
+
+
+def test_it_renames_and_reschedules_a_maintenance_and_tells_subscribers(staff: Client) -> None:
+    from incidents.models import OutboxEvent
+
+    maintenance = make_maintenance()
+    assert _edit_url(maintenance) in staff.get(_url(maintenance)).content.decode()
+    start = (maintenance.scheduled_for + dt.timedelta(days=7)).replace(second=0, microsecond=0)
+    events = OutboxEvent.objects.count()
+
+    response = staff.post(
+        _edit_url(maintenance),
+        {
+            "name": "Database upgrade (moved)",
+            "scheduled_for": _local(start),
+            "scheduled_until": _local(start + dt.timedelta(hours=3)),
+            "body": "We moved this maintenance by a week.",
+            "deliver_notifications": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    maintenance.refresh_from_db()
+    assert maintenance.name == "Database upgrade (moved)"
+    assert (maintenance.scheduled_for, maintenance.scheduled_until) == (
+        start,
+        start + dt.timedelta(hours=3),
+    )
+    update = maintenance.updates.first()
+    assert (update.status, update.body) == ("scheduled", "We moved this maintenance by a week.")
+    assert OutboxEvent.objects.count() == events + 1
+    public = Client().get(maintenance.get_absolute_url()).content.decode()
+    assert "Database upgrade (moved)" in public and "We moved this maintenance" in public
+
+
+def test_a_reschedule_without_a_message_posts_no_update(staff: Client) -> None:
+    maintenance = make_maintenance()
+    start = (maintenance.scheduled_for + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+    response = staff.post(
+        _edit_url(maintenance),
+        {
+            "name": maintenance.name,
+            "scheduled_for": _local(start),
+            "scheduled_until": _local(start + dt.timedelta(hours=1)),
+            "body": "",
+            "deliver_notifications": "on",
+        },
+    )
+    assert response.status_code == 302
+    maintenance.refresh_from_db()
+    assert maintenance.scheduled_for == start
+    assert maintenance.updates.count() == 1  # the announcement only
+
+
+def test_a_running_maintenance_can_only_move_its_end(staff: Client) -> None:
+    from incidents import services
+
+    maintenance = make_maintenance()
+    services.maintenance_start(maintenance=maintenance)
+    maintenance.refresh_from_db()
+    started = maintenance.scheduled_for
+    form = staff.get(_edit_url(maintenance)).content.decode()
+    assert "only the end can move" in form
+    end = (maintenance.scheduled_until + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+    response = staff.post(
+        _edit_url(maintenance),
+        {
+            "name": maintenance.name,
+            "scheduled_for": _local(started - dt.timedelta(days=1)),  # ignored: the field is off
+            "scheduled_until": _local(end),
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    maintenance.refresh_from_db()
+    assert (maintenance.scheduled_for, maintenance.scheduled_until) == (started, end)
+
+
+def test_a_window_ending_before_it_starts_or_a_completed_one_is_refused(staff: Client) -> None:
+    from incidents import services
+
+    maintenance = make_maintenance()
+    start = maintenance.scheduled_for.replace(second=0, microsecond=0)
+    backwards = {
+        "name": "Renamed",
+        "scheduled_for": _local(start),
+        "scheduled_until": _local(start - dt.timedelta(hours=1)),
+    }
+    response = staff.post(_edit_url(maintenance), backwards)
+    assert response.status_code == 200
+    assert "The window must end after it starts." in response.content.decode()
+
+    services.maintenance_complete(maintenance=maintenance)
+    later = {**backwards, "scheduled_until": _local(start + dt.timedelta(hours=5))}
+    response = staff.post(_edit_url(maintenance), later)
+    assert response.status_code == 200
+    assert "A completed maintenance cannot be rescheduled." in response.content.decode()
+    maintenance.refresh_from_db()
+    assert maintenance.name == "Database upgrade"  # the rename rolled back with it
