@@ -555,10 +555,15 @@ def _maintenance_statuses(maintenance: Incident) -> dict[Component, str]:
     }
 
 
+# What starting and completing a maintenance post when staff write nothing.
+MAINTENANCE_STARTED_BODY = "The scheduled maintenance is now in progress."
+MAINTENANCE_COMPLETED_BODY = "The scheduled maintenance has been completed."
+
+
 def maintenance_start(
     *,
     maintenance: Incident,
-    body: str = "The scheduled maintenance is now in progress.",
+    body: str = MAINTENANCE_STARTED_BODY,
     deliver_notifications: bool = True,
 ) -> IncidentUpdate:
     """Start a maintenance: its components go under maintenance."""
@@ -578,7 +583,7 @@ def maintenance_start(
 def maintenance_complete(
     *,
     maintenance: Incident,
-    body: str = "The scheduled maintenance has been completed.",
+    body: str = MAINTENANCE_COMPLETED_BODY,
     deliver_notifications: bool = True,
 ) -> IncidentUpdate:
     """Complete a maintenance: its components are released."""

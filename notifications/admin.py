@@ -18,7 +18,16 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from incidents.models import EventKind, Incident
+from incidents.forms import IncidentUpdateForm, MaintenanceUpdateForm, ordered_components
+from incidents.models import (
+    EventKind,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    MaintenanceStatus,
+    UpdateComponentChange,
+)
+from incidents.services import MAINTENANCE_COMPLETED_BODY, MAINTENANCE_STARTED_BODY
 from notifications import csvio, services, subscriptions
 from notifications.emails import event_email
 from notifications.models import (
@@ -28,6 +37,7 @@ from notifications.models import (
     Subscriber,
     SubscriberKind,
 )
+from statuspage.models import Component, ComponentStatus
 from statuspage.serializers import with_serialization_prefetches
 
 HISTORY_ROWS = 20
@@ -472,12 +482,16 @@ class NotificationEventAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        """The email subscribers get for the incident's latest update, as it would be sent now."""
+        """The email subscribers get for the incident's latest update, as it would be sent now;
+        or, posted from the update form, for the update being written (nothing is saved)."""
         incident = get_object_or_404(
             with_serialization_prefetches(Incident.objects.all()), pk=incident_id
         )
-        kind = preview_kind(incident)
-        content = event_email(kind=kind, incident=incident, update_id=None)
+        draft, errors = None, []
+        if request.method == "POST":
+            draft, errors = draft_update(incident, request.POST)
+        kind = preview_kind(incident, draft=draft is not None)
+        content = event_email(kind=kind, incident=incident, update_id=None, update=draft)
         sample = Subscriber(
             public_id="preview", kind=SubscriberKind.EMAIL, email="subscriber@example.com"
         )
@@ -487,6 +501,8 @@ class NotificationEventAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": f"Email preview: {incident.name}",
             "incident": incident,
+            "draft": draft,
+            "errors": errors,
             "kind_label": EventKind(kind).label,
             "message": message,
             "headers": [
@@ -499,9 +515,52 @@ class NotificationEventAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "notifications/admin/preview.html", context)
 
 
-def preview_kind(incident: Incident) -> str:
-    """The event the incident's latest update would be announced as."""
-    first = incident.updates.count() <= 1
+def draft_update(incident: Incident, data: Any) -> tuple[IncidentUpdate | None, list[str]]:
+    """The update the incident's update form describes, unsaved, with the component changes
+    it would announce; or the form's errors."""
+    form: IncidentUpdateForm | MaintenanceUpdateForm
+    if incident.is_maintenance:
+        form = MaintenanceUpdateForm(data, maintenance=incident)
+    else:
+        form = IncidentUpdateForm(data, incident=incident, components=ordered_components())
+    if not form.is_valid():
+        return None, [
+            f"{form.fields[name].label or name}: {' '.join(messages)}"
+            if name in form.fields
+            else " ".join(messages)
+            for name, messages in form.errors.items()
+        ]
+    status = form.cleaned_data["status"]
+    body = form.cleaned_data["body"]
+    affected: list[Component] = incident.public_components  # type: ignore[attr-defined]
+    wanted: dict[Component, str] = {}
+    if incident.is_maintenance:
+        if status == MaintenanceStatus.IN_PROGRESS and incident.status == "scheduled":
+            body = body.strip() or MAINTENANCE_STARTED_BODY
+            wanted = {c: ComponentStatus.UNDER_MAINTENANCE for c in affected}
+        elif status == MaintenanceStatus.COMPLETED and incident.status != status:
+            body = body.strip() or MAINTENANCE_COMPLETED_BODY
+            wanted = {c: ComponentStatus.OPERATIONAL for c in affected}
+    elif status == IncidentStatus.RESOLVED:
+        wanted = {c: ComponentStatus.OPERATIONAL for c in affected}
+    else:
+        public = set(Component.objects.public().values_list("pk", flat=True))
+        wanted = {c: s for c, s in form.component_statuses().items() if c.pk in public}
+    now = timezone.now()
+    update = IncidentUpdate(
+        incident=incident, status=status, body=body, display_at=now, created_at=now
+    )
+    update.public_component_changes = [  # type: ignore[attr-defined]
+        UpdateComponentChange(component=c, old_status=c.status, new_status=new)
+        for c, new in wanted.items()
+        if c.status != new
+    ]
+    return update, []
+
+
+def preview_kind(incident: Incident, *, draft: bool = False) -> str:
+    """The event the incident's latest update (or a draft of the next one) is announced as."""
+    first = not draft and incident.updates.count() <= 1
     if incident.is_maintenance:
         return EventKind.MAINTENANCE_SCHEDULED if first else EventKind.MAINTENANCE_UPDATED
     return EventKind.INCIDENT_CREATED if first else EventKind.INCIDENT_UPDATED

@@ -164,13 +164,21 @@ def _subject_label(kind: str, incident: Incident, update: IncidentUpdate | None)
     return update.status_label if update is not None else incident.status_label
 
 
-def event_email(*, kind: str, incident: Incident, update_id: int | None) -> EventEmail:
+def event_email(
+    *,
+    kind: str,
+    incident: Incident,
+    update_id: int | None,
+    update: IncidentUpdate | None = None,
+) -> EventEmail:
     """Render the email announcing one event of `incident`.
 
     `incident` must come through serializers.with_serialization_prefetches: only its public
-    components (and the public components of its updates' changes) are ever shown.
+    components (and the public components of its updates' changes) are ever shown. An unsaved
+    `update` (with its `public_component_changes`) renders the email of an update not posted yet.
     """
-    update = _update_of(update_id, incident)
+    if update is None:
+        update = _update_of(update_id, incident)
     components: list[Component] = incident.public_components  # type: ignore[attr-defined]
     changes = list(getattr(update, "public_component_changes", [])) if update else []
     label = _subject_label(kind, incident, update)

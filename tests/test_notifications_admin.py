@@ -202,6 +202,69 @@ def test_it_previews_a_maintenance(admin_client):
     assert "[Scheduled maintenance] Database upgrade" in page.content.decode()
 
 
+def test_it_previews_the_email_of_an_update_before_it_is_posted(admin_client):
+    api, web = make_component("API"), make_component("Web")
+    make_component("Internal", is_public=False)
+    incident = make_incident("Elevated API errors", components={api: "major_outage"})
+    detail = admin_client.get(f"/admin/incidents/incident/{incident.pk}/change/").content.decode()
+    preview_url = f"/admin/notifications/notificationevent/preview/{incident.pk}/"
+    assert f'formaction="{preview_url}"' in detail  # the update form's "Preview the email"
+    events = OutboxEvent.objects.count()
+
+    response = admin_client.post(
+        preview_url,
+        {
+            "status": "identified",
+            "body": "A bad **deploy**; rolling back.",
+            f"component_{api.pk}": "partial_outage",
+            f"component_{web.pk}": "degraded_performance",
+            "impact": "major",
+            "deliver_notifications": "on",
+        },
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "[Identified] Elevated API errors" in page
+    assert "A bad **deploy**; rolling back." in page
+    assert "API: Major outage -&gt; Partial outage" in page
+    assert "Web: Operational -&gt; Degraded performance" in page
+    assert "Nothing has been saved or sent." in page
+    assert incident.updates.count() == 1 and OutboxEvent.objects.count() == events
+
+
+def test_it_previews_a_resolution_and_a_maintenance_start_with_their_changes(admin_client):
+    db = make_component("Database")
+    incident = make_incident("Replication lag", components={db: "degraded_performance"})
+    page = admin_client.post(
+        f"/admin/notifications/notificationevent/preview/{incident.pk}/",
+        {"status": "resolved", "body": "All caught up.", "impact": "minor"},
+    ).content.decode()
+    assert "[Resolved] Replication lag" in page
+    assert "Database: Degraded performance -&gt; Operational" in page
+
+    incident_services.incident_resolve(incident=incident, body="Done.")
+    maintenance = make_maintenance("Database upgrade", components=[db])
+    page = admin_client.post(
+        f"/admin/notifications/notificationevent/preview/{maintenance.pk}/",
+        {"status": "in_progress", "body": ""},
+    ).content.decode()
+    assert "[Maintenance in progress] Database upgrade" in page
+    assert "The scheduled maintenance is now in progress." in page
+    assert "Database: Operational -&gt; Under maintenance" in page
+
+
+def test_it_says_what_is_wrong_when_the_update_form_is_incomplete(admin_client):
+    incident = make_incident("Elevated API errors")
+    response = admin_client.post(
+        f"/admin/notifications/notificationevent/preview/{incident.pk}/",
+        {"status": "identified", "body": "", "impact": "minor"},
+    )
+    page = response.content.decode()
+    assert 'id="preview-errors"' in page
+    assert "Message: This field is required." in page
+
+
 def test_it_shows_the_preview_to_staff_only(client):
     incident = make_incident()
     response = client.get(f"/admin/notifications/notificationevent/preview/{incident.pk}/")
