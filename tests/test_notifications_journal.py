@@ -206,3 +206,33 @@ def test_it_leaves_a_claim_alone_while_its_journal_cannot_be_read(smtp_sink, set
         assert services.outbox_sweep().released == 1
         assert send_due() == 1
     assert smtp_sink.counts() == {"ada@example.com": 1}
+
+
+@pytest.mark.django_db
+def test_it_gives_up_on_a_message_that_kills_its_worker_every_time(
+    smtp_sink, settings, monkeypatch
+):
+    settings.NOTIFY_CLAIM_TIMEOUT_SECONDS = 300
+    settings.NOTIFY_MAX_ATTEMPTS = 3
+    make_subscriber("poison@example.com")
+    make_incident()
+    fan_out_pending()
+
+    def dies(self, **kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(EmailTransport, "send_bytes", dies)
+    later = timezone.now()
+    for attempt in range(1, 4):
+        with time_machine.travel(later):
+            with pytest.raises(WorkerKilled):
+                services.deliveries_send_batch(channel=SubscriberKind.EMAIL)
+        later += dt.timedelta(seconds=301)
+        with time_machine.travel(later):
+            swept = services.outbox_sweep()
+        assert (swept.recovered, swept.released) == (0, 1)
+        delivery = Delivery.objects.get()
+        assert delivery.attempts == attempt
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_error == "The worker stopped while sending, too many times."
+    assert smtp_sink.received == []
