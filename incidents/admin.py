@@ -87,9 +87,40 @@ class IncidentAdminBase(admin.ModelAdmin):
     date_hierarchy = "started_at"
     list_per_page = 50
 
-    # Rows change only through the services; nothing is deleted from the admin either.
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # Rows change only through the services: deleting too goes through incident_delete, one
+    # incident at a time on its own confirmation page (no bulk action).
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseBase:
+        incident = self.get_incident(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_delete_permission(request, incident):
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            name = str(incident)
+            self.log_deletions(request, self.model.objects.filter(pk=incident.pk))
+            services.incident_delete(incident=incident)
+            self.message_user(request, f"“{name}” was deleted.", messages.SUCCESS)
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            )
+        events = incident.events.all()
+        context = self.page_context(
+            request,
+            title=f"Delete: {incident.name}",
+            incident=incident,
+            updates=incident.updates.count(),
+            events=events.count(),
+            deliveries=events.aggregate(n=Count("deliveries"))["n"],
+            pending=events.filter(deliveries__status__in=["pending", "sending"]).count(),
+        )
+        return TemplateResponse(request, "admin/incidents/incident/delete.html", context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         return super().get_queryset(request).filter(kind=self.kind)
@@ -115,6 +146,7 @@ class IncidentAdminBase(admin.ModelAdmin):
             "original": incident,
             "has_view_permission": self.has_view_permission(request, incident),
             "has_change_permission": self.has_change_permission(request, incident),
+            "has_delete_permission": self.has_delete_permission(request, incident),
             **extra,
         }
 

@@ -31,9 +31,13 @@ from incidents.models import (
 )
 from incidents.outbox import record_event, update_event_kind
 from statuspage.caching import public_changed
-from statuspage.models import ChangeReason, Component, ComponentStatus
+from statuspage.models import ChangeReason, Component, ComponentStatus, ComponentStatusChange
 from statuspage.rollup import worst_component_status
-from statuspage.services import component_record_past_status, component_set_status
+from statuspage.services import (
+    component_forget_incident,
+    component_record_past_status,
+    component_set_status,
+)
 
 ComponentStatuses = Mapping[Component, str]
 
@@ -363,6 +367,31 @@ def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -
     incident.updated_at = timezone.now()
     incident.save(update_fields=fields)
     return incident
+
+
+@transaction.atomic
+def incident_delete(*, incident: Incident) -> None:
+    """Delete an incident or maintenance posted by mistake, with its updates, notification
+    events and their deliveries (mail not yet sent never goes).
+
+    Components it still holds are released first, through the usual rule and without telling
+    anyone; then its stretch leaves the components' history and uptime, as if it had never been.
+    """
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.is_open:
+        if incident.is_maintenance:
+            maintenance_complete(maintenance=incident, deliver_notifications=False)
+        else:
+            incident_resolve(incident=incident, body="Deleted.", deliver_notifications=False)
+    touched = (
+        ComponentStatusChange.objects.filter(incident_public_id=incident.public_id)
+        .values_list("component_id", flat=True)
+        .distinct()
+    )
+    for component in Component.objects.filter(pk__in=list(touched)).order_by("pk"):
+        component_forget_incident(component=component, incident_public_id=incident.public_id)
+    incident.delete()
+    public_changed()
 
 
 @transaction.atomic

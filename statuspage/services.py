@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from statuspage import uptime
@@ -92,3 +93,60 @@ def component_record_past_status(
     )
     uptime.rebuild_days(component, timezone.localdate(start), timezone.localdate(end))
     public_changed()
+
+
+@transaction.atomic
+def component_forget_incident(*, component: Component, incident_public_id: str) -> int:
+    """Take an incident's status changes out of a component's history (the incident was
+    deleted); returns how many were taken out.
+
+    The changes after them are linked up again (a change that no longer changes anything goes
+    too) and the days they covered are rolled up afresh. The present status stays: if the history
+    would now end in another status, one change to the present status is kept where the
+    incident's last one was.
+    """
+    locked = Component.objects.select_for_update().get(pk=component.pk)
+    history = ComponentStatusChange.objects.filter(component=locked)
+    forgotten = list(
+        history.filter(incident_public_id=incident_public_id).order_by("changed_at", "id")
+    )
+    if not forgotten:
+        return 0
+    first, last = forgotten[0], forgotten[-1]
+    history.filter(pk__in=[change.pk for change in forgotten]).delete()
+    status = first.from_status
+    latest: ComponentStatusChange | None = (
+        history.filter(
+            Q(changed_at__lt=first.changed_at) | Q(changed_at=first.changed_at, pk__lt=first.pk)
+        )
+        .order_by("-changed_at", "-id")
+        .first()
+    )
+    after = history.filter(
+        Q(changed_at__gt=first.changed_at) | Q(changed_at=first.changed_at, pk__gt=first.pk)
+    ).order_by("changed_at", "id")
+    for change in after:
+        if change.from_status != status:
+            if change.to_status == status:
+                change.delete()
+                continue
+            change.from_status = status
+            change.save(update_fields=["from_status"])
+        status = change.to_status
+        latest = change
+    if status != locked.status:
+        latest = ComponentStatusChange.objects.create(
+            component=locked,
+            from_status=status,
+            to_status=locked.status,
+            changed_at=max(last.changed_at, latest.changed_at if latest else last.changed_at),
+            reason=ChangeReason.MANUAL,
+            note=f"Kept when incident {incident_public_id} was deleted.",
+        )
+    since = latest.changed_at if latest else locked.created_at
+    Component.objects.filter(pk=locked.pk).update(status_changed_at=since)
+    public_changed()
+    uptime.rebuild_days(
+        locked, timezone.localdate(first.changed_at), timezone.localdate(timezone.now())
+    )
+    return len(forgotten)

@@ -372,12 +372,51 @@ def test_the_incident_list_leaves_out_maintenances(staff: Client) -> None:
     assert IncidentUpdate.objects.filter(incident=maintenance).count() == 1
 
 
-def test_the_incident_cannot_be_deleted_from_the_admin(staff: Client) -> None:
+def test_staff_delete_an_incident_posted_by_mistake_after_confirming(staff: Client) -> None:
+    from notifications.models import Delivery
+    from tests.notifications.factories import make_subscriber
+    from tests.notifications.outbox import fan_out_pending
+
+    api = make_component("API")
+    make_subscriber("ada@example.com")
+    incident = make_incident("Test incident, please ignore", components={api: "major_outage"})
+    fan_out_pending()
+    url = reverse("admin:incidents_incident_delete", args=[incident.pk])
+    assert url in staff.get(_update_url(incident)).content.decode()
+
+    page = staff.get(url).content.decode()
+    assert "Delete <strong>Test incident, please ignore</strong> for good?" in page
+    assert "Its 1 update leaves the page, the API and the feeds." in page
+    assert "Its 2 notification events and 1 delivery are deleted" in page
+    assert "never sent" in page  # the delivery is still pending
+    assert Incident.objects.filter(pk=incident.pk).exists()
+
+    response = staff.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:incidents_incident_changelist")
+    assert not Incident.objects.filter(pk=incident.pk).exists()
+    assert not Delivery.objects.exists()
+    api.refresh_from_db()
+    assert api.status == "operational"
+    assert "Test incident" not in Client().get("/").content.decode()
+
+
+def test_incidents_are_deleted_one_at_a_time_and_only_with_the_permission(
+    staff: Client, client: Client, django_user_model
+) -> None:
+    from django.contrib.auth.models import Permission
+
     incident = make_incident()
-    response = staff.post(
-        reverse("admin:incidents_incident_delete", args=[incident.pk]), {"post": "yes"}
-    )
-    assert response.status_code == 403
+    changelist = staff.get(reverse("admin:incidents_incident_changelist")).content.decode()
+    assert "delete_selected" not in changelist
+
+    editor = django_user_model.objects.create_user("ed", "ed@example.com", "pw", is_staff=True)
+    editor.user_permissions.add(Permission.objects.get(codename="change_incident"))
+    client.force_login(editor)
+    url = reverse("admin:incidents_incident_delete", args=[incident.pk])
+    assert url not in client.get(_update_url(incident)).content.decode()
+    assert client.post(url, {"post": "yes"}).status_code == 403
     assert Incident.objects.filter(pk=incident.pk).exists()
 
 

@@ -256,3 +256,22 @@ def test_a_window_ending_before_it_starts_or_a_completed_one_is_refused(staff: C
     assert "A completed maintenance cannot be rescheduled." in response.content.decode()
     maintenance.refresh_from_db()
     assert maintenance.name == "Database upgrade"  # the rename rolled back with it
+
+
+def test_deleting_a_running_maintenance_releases_its_components(staff: Client) -> None:
+    from incidents import services
+
+    db = make_component("Database")
+    maintenance = make_maintenance(components=[db])
+    services.maintenance_start(maintenance=maintenance)
+    db.refresh_from_db()
+    assert db.status == "under_maintenance"
+    url = reverse("admin:incidents_maintenance_delete", args=[maintenance.pk])
+    assert url in staff.get(_url(maintenance)).content.decode()
+
+    assert staff.post(url, {"post": "yes"}).status_code == 302
+
+    assert not Incident.objects.filter(pk=maintenance.pk).exists()
+    db.refresh_from_db()
+    assert db.status == "operational"
+    assert not db.status_changes.exists()

@@ -224,9 +224,8 @@ def test_it_gives_up_on_a_message_that_kills_its_worker_every_time(
     monkeypatch.setattr(EmailTransport, "send_bytes", dies)
     later = timezone.now()
     for attempt in range(1, 4):
-        with time_machine.travel(later):
-            with pytest.raises(WorkerKilled):
-                services.deliveries_send_batch(channel=SubscriberKind.EMAIL)
+        with time_machine.travel(later), pytest.raises(WorkerKilled):
+            services.deliveries_send_batch(channel=SubscriberKind.EMAIL)
         later += dt.timedelta(seconds=301)
         with time_machine.travel(later):
             swept = services.outbox_sweep()

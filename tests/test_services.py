@@ -339,3 +339,105 @@ def test_a_maintenance_can_be_rescheduled_until_it_completes():
             scheduled_for=start,
             scheduled_until=start + dt.timedelta(hours=2),
         )
+
+
+# Deleting an incident posted by mistake
+
+DAY = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+def _history(component) -> list[tuple[str, str, str]]:
+    return [
+        (c.from_status, c.to_status, c.incident_public_id)
+        for c in ComponentStatusChange.objects.filter(component=component).order_by(
+            "changed_at", "id"
+        )
+    ]
+
+
+def _downtime(component) -> int:
+    from statuspage.models import UptimeDay
+
+    return sum(
+        day.major_outage_seconds + day.partial_outage_seconds + day.degraded_seconds
+        for day in UptimeDay.objects.filter(component=component)
+    )
+
+
+def test_deleting_a_resolved_incident_takes_its_stretch_out_of_history_and_uptime():
+    with time_machine.travel(DAY - dt.timedelta(days=1), tick=False):
+        api = make_component("API")
+    with time_machine.travel(DAY, tick=False):
+        incident = make_incident(components={api: "major_outage"})
+    with time_machine.travel(DAY + dt.timedelta(hours=1), tick=False):
+        services.incident_resolve(incident=incident, body="Fixed.")
+    assert _downtime(api) == 3600
+
+    with time_machine.travel(DAY + dt.timedelta(hours=2), tick=False):
+        services.incident_delete(incident=incident)
+
+    api.refresh_from_db()
+    assert not Incident.objects.exists() and not IncidentUpdate.objects.exists()
+    assert _history(api) == []
+    assert _downtime(api) == 0
+    assert (api.status, api.status_changed_at) == ("operational", api.created_at)
+
+
+def test_deleting_an_open_incident_releases_its_components_without_telling_anyone():
+    from incidents.models import OutboxEvent
+
+    api = make_component("API")
+    incident = make_incident(components={api: "major_outage"})
+    services.incident_delete(incident=incident)
+    api.refresh_from_db()
+    assert api.status == "operational"
+    assert _history(api) == []
+    assert not OutboxEvent.objects.exists()
+
+
+def test_deleting_an_incident_relinks_the_changes_of_others_and_keeps_the_present():
+    with time_machine.travel(DAY - dt.timedelta(days=1), tick=False):
+        api = make_component("API")
+    with time_machine.travel(DAY, tick=False):
+        mistake = make_incident("Mistake", components={api: "major_outage"})
+    with time_machine.travel(DAY + dt.timedelta(minutes=30), tick=False):
+        real = make_incident("Real", components={api: "partial_outage"})
+    with time_machine.travel(DAY + dt.timedelta(hours=1), tick=False):
+        services.incident_resolve(incident=mistake, body="Not ours.")
+    api.refresh_from_db()
+    assert api.status == "partial_outage"  # the real incident still holds it
+
+    with time_machine.travel(DAY + dt.timedelta(hours=2), tick=False):
+        services.incident_delete(incident=mistake)
+
+    api.refresh_from_db()
+    assert api.status == "partial_outage"
+    assert _history(api) == [("operational", "partial_outage", real.public_id)]
+    assert api.status_changed_at == DAY + dt.timedelta(minutes=30)
+    assert _downtime(api) == 0  # the partial outage is still open: nothing closed to roll up
+    with time_machine.travel(DAY + dt.timedelta(hours=3), tick=False):
+        services.incident_resolve(incident=real, body="Fixed.")
+    assert _downtime(api) == 2.5 * 3600  # partial outage from 10:30 to 13:00, nothing major
+
+
+def test_a_manual_change_during_a_deleted_incident_stays_and_so_does_the_present():
+    from statuspage.services import component_set_status
+
+    with time_machine.travel(DAY - dt.timedelta(days=1), tick=False):
+        api = make_component("API")
+    with time_machine.travel(DAY, tick=False):
+        mistake = make_incident("Mistake", components={api: "major_outage"})
+    with time_machine.travel(DAY + dt.timedelta(minutes=20), tick=False):
+        component_set_status(component=api, status="degraded_performance")
+    with time_machine.travel(DAY + dt.timedelta(hours=1), tick=False):
+        services.incident_resolve(incident=mistake, body="Not ours.")
+
+    services.incident_delete(incident=mistake)
+
+    api.refresh_from_db()
+    assert api.status == "operational"
+    assert _history(api) == [
+        ("operational", "degraded_performance", ""),
+        ("degraded_performance", "operational", ""),
+    ]
+    assert api.status_changed_at == DAY + dt.timedelta(hours=1)
