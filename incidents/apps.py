@@ -12,13 +12,13 @@ class IncidentsConfig(AppConfig):
 
         from incidents.models import Incident, IncidentComponent, IncidentUpdate
 
-        # Any saved or deleted incident row moves the public version (see statuspage.caching).
+        # Any saved or deleted incident row moves the public version (see website.caching).
         for model in (Incident, IncidentUpdate, IncidentComponent):
             post_save.connect(_changed, sender=model, dispatch_uid=f"public-save-{model.__name__}")
             post_delete.connect(_changed, sender=model, dispatch_uid=f"public-del-{model.__name__}")
 
 
 def _changed(sender: type, **kwargs: object) -> None:
-    from statuspage.caching import public_changed
+    from statuspage.version import public_changed
 
     public_changed()

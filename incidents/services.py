@@ -30,7 +30,6 @@ from incidents.models import (
     UpdateComponentChange,
 )
 from incidents.outbox import record_event, update_event_kind
-from statuspage.caching import public_changed
 from statuspage.models import ChangeReason, Component, ComponentStatus, ComponentStatusChange
 from statuspage.rollup import worst_component_status
 from statuspage.services import (
@@ -38,6 +37,7 @@ from statuspage.services import (
     component_record_past_status,
     component_set_status,
 )
+from statuspage.version import public_changed
 
 ComponentStatuses = Mapping[Component, str]
 

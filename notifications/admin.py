@@ -38,7 +38,7 @@ from notifications.models import (
     SubscriberKind,
 )
 from statuspage.models import Component, ComponentStatus
-from statuspage.serializers import with_serialization_prefetches
+from website.serializers import with_serialization_prefetches
 
 HISTORY_ROWS = 20
 MAX_IMPORT_BYTES = 5 * 1024 * 1024

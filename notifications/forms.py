@@ -10,7 +10,7 @@ from django import forms
 from notifications.endpoints import EndpointRefused, check_signup_url
 from notifications.subscriptions import normalize_url
 from statuspage.models import Component
-from statuspage.serializers import load_catalog
+from website.serializers import load_catalog
 
 
 def _components_field() -> forms.ModelMultipleChoiceField:

@@ -1,6 +1,6 @@
 """The Statuspage webhook payloads (spec/statuspage-api-v2.md, "Webhook notifications").
 
-Every object inside is built by statuspage.serializers, the one place of the API's contract;
+Every object inside is built by website.serializers, the one place of the API's contract;
 this module only assembles the envelope: `meta`, `page`, and `incident` or `component_update`
 with `component`. The receiver tells the kind by which top-level key is present.
 """
@@ -15,7 +15,7 @@ from django.urls import reverse
 from incidents.models import Incident
 from statuspage.models import Component, ComponentStatusChange
 from statuspage.rollup import PageStatus
-from statuspage.serializers import (
+from website.serializers import (
     format_timestamp,
     serialize_component,
     serialize_incident,

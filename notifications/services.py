@@ -55,7 +55,7 @@ from notifications.transports import (
 )
 from statuspage.models import Component
 from statuspage.rollup import PageStatus
-from statuspage.serializers import current_page_status, with_serialization_prefetches
+from website.serializers import current_page_status, with_serialization_prefetches
 
 logger = logging.getLogger(__name__)
 

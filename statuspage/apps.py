@@ -19,6 +19,6 @@ class StatuspageConfig(AppConfig):
 
 
 def _changed(sender: type, **kwargs: object) -> None:
-    from statuspage.caching import public_changed
+    from statuspage.version import public_changed
 
     public_changed()

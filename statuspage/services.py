@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from statuspage import uptime
-from statuspage.caching import public_changed
 from statuspage.models import ChangeReason, Component, ComponentStatusChange
+from statuspage.version import public_changed
 
 
 @transaction.atomic

@@ -42,10 +42,11 @@ INSTALLED_APPS = [
     "incidents",
     "notifications",
     "checker",
+    "website",
 ]
 
 MIDDLEWARE = [
-    "statuspage.caching.PublicCacheMiddleware",
+    "website.caching.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -70,7 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "statuspage.context_processors.page",
+                "website.context_processors.page",
             ],
         },
     },

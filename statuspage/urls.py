@@ -6,9 +6,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v2/", include("statuspage.api_urls")),
+    path("api/v2/", include("website.api_urls")),
     path("subscriptions/", include("notifications.urls")),
-    path("", include("statuspage.feed_urls")),
+    path("", include("website.feed_urls")),
     path("", include("checker.urls")),
-    path("", include("statuspage.site_urls")),
+    path("", include("website.site_urls")),
 ]

@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents import services
-from statuspage.caching import public_cache_control
 from tests.factories import make_component, make_group, make_incident, make_maintenance
+from website.caching import public_cache_control
 
 ENDPOINTS = [
     "/api/v2/summary.json",

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from incidents import services
-from statuspage.caching import public_cache_control
 from tests.factories import make_component, make_group, make_incident, make_maintenance
+from website.caching import public_cache_control
 
 SVG = "{http://www.w3.org/2000/svg}"
 

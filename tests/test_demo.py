@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from incidents.demo import build_large
 from incidents.models import Incident, IncidentTemplate, IncidentUpdate
-from statuspage.demo import build_large
 from statuspage.models import Component, ComponentGroup, ComponentStatusChange, UptimeDay
 from statuspage.uptime import split_by_day
 from tests.factories import make_component

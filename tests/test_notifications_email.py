@@ -16,10 +16,10 @@ from incidents.models import Incident, OutboxEvent
 from notifications import services
 from notifications.emails import event_email
 from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
-from statuspage.serializers import with_serialization_prefetches
 from tests.factories import make_component, make_group, make_incident, make_maintenance
 from tests.notifications.factories import make_subscriber
 from tests.notifications.outbox import deliver_everything, fan_out_pending, send_due
+from website.serializers import with_serialization_prefetches
 
 pytest_plugins = ["tests.notifications.plugin"]
 pytestmark = pytest.mark.django_db

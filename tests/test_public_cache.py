@@ -117,17 +117,17 @@ def test_an_unknown_incident_is_not_cached_as_found(client):
 
 
 def test_a_transaction_moves_the_version_once(monkeypatch):
-    from statuspage import caching
+    from statuspage import version
 
     bumps: list[int] = []
-    real_bump = caching.bump_public_version
+    real_bump = version.bump_public_version
 
     def counting_bump() -> None:
         bumps.append(1)
         real_bump()
 
     # public_changed compares against the module's function, so patch the name it schedules.
-    monkeypatch.setattr(caching, "bump_public_version", counting_bump)
+    monkeypatch.setattr(version, "bump_public_version", counting_bump)
     api = make_component("API")
     bumps.clear()
     make_incident(components={api: "major_outage"})
@@ -168,7 +168,7 @@ def test_the_cached_page_moves_on_at_midnight(client):
 
 
 def test_response_time_charts_are_not_held_by_the_public_cache():
-    from statuspage.caching import is_cacheable_path
+    from website.caching import is_cacheable_path
 
     assert is_cacheable_path("/components/abc123def456")
     assert not is_cacheable_path("/components/abc123def456/response-time.svg")

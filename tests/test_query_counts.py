@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from statuspage.demo import build_demo, build_large, wipe
+from incidents.demo import build_demo, build_large, wipe
 
 MAX_QUERIES = 12
 

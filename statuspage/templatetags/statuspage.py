@@ -10,8 +10,6 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from statuspage.markdown import render_markdown
-from statuspage.uptime import UptimeBar
-from statuspage.uptime_html import UptimeDaysRenderer
 
 register = template.Library()
 
@@ -44,17 +42,6 @@ def timestamp(value: dt.datetime | None, style: str = "datetime") -> SafeString 
 @register.filter
 def local_date(value: dt.datetime) -> dt.date:
     return timezone.localdate(value)
-
-
-@register.simple_tag(takes_context=True)
-def uptime_days(context: template.Context, bar: UptimeBar) -> SafeString:
-    """The <li> days of an uptime bar. The bars of one page share one renderer (and so the
-    snippets of their plain days), kept in the page's outermost context."""
-    renderer = context.get("uptime_days_renderer")
-    if renderer is None:
-        renderer = UptimeDaysRenderer()
-        context.dicts[0]["uptime_days_renderer"] = renderer
-    return renderer.render(bar)
 
 
 _ICON_GLYPHS = {

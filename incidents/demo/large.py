@@ -8,8 +8,7 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import Impact, MaintenanceStatus
-from statuspage.demo.story import (
+from incidents.demo.story import (
     DEGRADED,
     IDENTIFIED,
     INVESTIGATING,
@@ -25,6 +24,7 @@ from statuspage.demo.story import (
     new_component,
     play,
 )
+from incidents.models import Impact, MaintenanceStatus
 from statuspage.models import Component, ComponentGroup
 
 _LARGE_GROUPS = [

@@ -1,4 +1,4 @@
-"""Public site views: they read through statuspage.selectors and render; nothing else."""
+"""Public site views: they read through website.selectors and render; nothing else."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from statuspage import selectors
-from statuspage.caching import live_token
+from website import selectors
+from website.caching import live_token
 
 
 def home(request: HttpRequest) -> HttpResponse:

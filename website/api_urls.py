@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statuspage import api
+from website import api
 
 urlpatterns = [
     path("summary.json", api.summary, name="api-summary"),

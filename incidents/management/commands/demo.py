@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from statuspage import demo
+from incidents import demo
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statuspage import badges, feeds
+from website import badges, feeds
 
 urlpatterns = [
     path("history.atom", feeds.HistoryAtomFeed(), name="history-atom"),

@@ -2,7 +2,7 @@
 
 Every endpoint answers GET and HEAD only, with `Access-Control-Allow-Origin: *`, a short public
 `Cache-Control` and an ETag computed from the body; a conditional GET whose If-None-Match
-matches answers 304 with an empty body. The objects come from statuspage.serializers.
+matches answers 304 with an empty body. The objects come from website.serializers.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.csrf import csrf_exempt
 
 from incidents.models import ACTIVE_MAINTENANCE_STATUSES, Incident, MaintenanceStatus
-from statuspage.caching import public_cache_control
-from statuspage.serializers import (
+from website.caching import public_cache_control
+from website.serializers import (
     LIST_LIMIT,
     Json,
     current_page_status,

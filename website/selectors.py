@@ -27,8 +27,8 @@ from incidents.models import (
 )
 from statuspage.models import Component, ComponentGroup, ComponentStatus, UptimeDay
 from statuspage.rollup import worst_component_status
-from statuspage.serializers import page_status
 from statuspage.uptime import DayBar, UptimeBar, day_start, uptime_bars
+from website.serializers import page_status
 
 UPTIME_DAYS = 90
 PAST_INCIDENT_DAYS = 7

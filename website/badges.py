@@ -13,9 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 
-from statuspage.api import SAFE_METHODS, conditional_response, method_not_allowed
 from statuspage.models import Component, ComponentStatus
-from statuspage.serializers import current_page_status
+from website.api import SAFE_METHODS, conditional_response, method_not_allowed
+from website.serializers import current_page_status
 
 SVG_CONTENT_TYPE = "image/svg+xml; charset=utf-8"
 # An SVG opened on its own must run nothing, whatever a name contains.

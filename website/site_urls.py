@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statuspage import views
+from website import views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import Impact, IncidentTemplate, MaintenanceStatus
-from statuspage.demo.story import (
+from incidents.demo.story import (
     DEGRADED,
     IDENTIFIED,
     INVESTIGATING,
@@ -25,6 +24,7 @@ from statuspage.demo.story import (
     new_component,
     play,
 )
+from incidents.models import Impact, IncidentTemplate, MaintenanceStatus
 from statuspage.models import Component, ComponentGroup
 
 

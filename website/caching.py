@@ -14,18 +14,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.http import http_date, parse_etags, quote_etag
 
-VERSION_KEY = "statuspage:public-version"
+from statuspage.version import public_version
+
 GZIP_MIN_BYTES = 1024
 _COMPRESSIBLE = ("text/", "application/json", "application/xml", "application/atom+xml",
                  "application/rss+xml", "image/svg+xml")  # fmt: skip
@@ -36,36 +35,9 @@ _EXACT = {"/", "/history", "/history.atom", "/history.rss", "/badge.svg", "/live
 _PREFIXES = ("/api/v2/", "/incidents/", "/badge/", "/components/")
 
 
-def public_version() -> int:
-    """The current public version (nanoseconds since the epoch of the last public change)."""
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = time.time_ns()
-        if not cache.add(VERSION_KEY, version, timeout=None):
-            version = cache.get(VERSION_KEY, version)
-    return int(version)
-
-
-def bump_public_version() -> None:
-    cache.set(VERSION_KEY, time.time_ns(), timeout=None)
-
-
 def live_token() -> str:
     """Names what the home page shows: the public version and the page's date."""
     return f"{public_version()}.{timezone.localdate().isoformat()}"
-
-
-def public_changed() -> None:
-    """Call inside a write: the public version moves once the transaction commits.
-
-    However many rows a transaction writes, it moves the version once.
-    """
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        entry[1] is bump_public_version for entry in connection.run_on_commit
-    ):
-        return
-    transaction.on_commit(bump_public_version, robust=True)
 
 
 def is_cacheable_path(path: str) -> bool:

@@ -21,8 +21,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident
-from statuspage.api import SAFE_METHODS, conditional_response, method_not_allowed
 from statuspage.markdown import render_markdown
+from website.api import SAFE_METHODS, conditional_response, method_not_allowed
 
 FEED_LENGTH = 50
 
