@@ -13,9 +13,16 @@ from incidents.demo import build_demo, build_large, wipe
 MAX_QUERIES = 12
 
 
-def build_small() -> None:
-    """5 components (4 in a group, 1 ungrouped), 90 days of history, one open incident."""
-    build_large(groups=1, per_group=4, components=5, incidents=30, days=90)
+def build_short_history() -> None:
+    """3 components (2 in one group, 1 ungrouped), 8 incidents over 120 days, one still open."""
+    build_large(groups=1, per_group=2, components=3, incidents=8, days=120, open_incidents=1)
+
+
+def build_longer_history() -> None:
+    """Four times the components, groups and ungrouped ones, eight times the incidents over
+    three times the days (so part of it is backfilled history before the page's window), two
+    still open: any query made per component, group or incident shows up as a higher count."""
+    build_large(groups=3, per_group=3, components=12, incidents=64, days=365, open_incidents=2)
 
 
 def home_page_queries(client: Client) -> tuple[int, str]:
@@ -26,45 +33,28 @@ def home_page_queries(client: Client) -> tuple[int, str]:
 
 
 @pytest.mark.django_db
-def test_it_renders_the_small_page_in_few_queries(client, django_assert_max_num_queries):
-    build_small()
-
-    with django_assert_max_num_queries(MAX_QUERIES):
-        response = client.get(reverse("home"))
-
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "Core API services" in page
-    assert "Background processing" in page
-
-
-@pytest.mark.django_db
-def test_it_renders_the_standard_demo_in_few_queries(client, django_assert_max_num_queries):
+def test_it_renders_the_standard_demo_in_few_queries(client):
     build_demo()
 
-    with django_assert_max_num_queries(MAX_QUERIES):
-        response = client.get(reverse("home"))
+    count, page = home_page_queries(client)
 
-    assert response.status_code == 200
-    page = response.content.decode()
+    assert count <= MAX_QUERIES
     assert "Conferencing providers" in page
     assert "Increased latency for background jobs" in page
 
 
 @pytest.mark.django_db
-def test_it_renders_the_large_page_in_no_more_queries_than_the_small_one(
-    client, django_assert_max_num_queries
-):
-    build_small()
-    small_count, _ = home_page_queries(client)
+def test_a_longer_history_takes_exactly_as_many_queries_as_a_short_one(client):
+    build_short_history()
+    short_count, short_page = home_page_queries(client)
     wipe()
-    build_large()
+    build_longer_history()
+    longer_count, longer_page = home_page_queries(client)
 
-    with django_assert_max_num_queries(MAX_QUERIES):
-        response = client.get(reverse("home"))
-    large_count, page = home_page_queries(client)
-
-    assert response.status_code == 200
-    assert "Payments" in page
-    assert "Card payments" in page
-    assert large_count <= small_count
+    # The two pages really differ in size, so equal counts mean the count does not grow.
+    assert "Core API services" in short_page
+    assert "Data centers" not in short_page
+    assert "Data centers" in longer_page
+    assert "Conferencing providers" in longer_page
+    assert short_count <= MAX_QUERIES
+    assert longer_count == short_count
