@@ -1,4 +1,4 @@
-"""Benchmark of the public home page on the standard demo and on the large data set.
+"""Benchmark of the public home page and summary.json on the standard demo and the large data set.
 
 Usage (from the repository root):
 
@@ -8,9 +8,11 @@ Usage (from the repository root):
 
 Each data set is built with `manage.py demo` (or `demo --large`) in its own fresh SQLite file
 in a temporary directory, by a child process of this script whose DATABASE_URL points there.
-The child then requests "/" with Django's test client and reports, for that data set:
+The child then requests "/" and "/api/v2/summary.json" with Django's test client and
+reports, for each of them on that data set:
 
 - queries: the SQL queries of one full render,
+- KB: the size of the body, raw and gzipped (level 6),
 - rendered: median and p90 time of a request when nothing is cached (the cache is switched
   to Django's dummy backend), which is the cost of the first visitor after every change,
 - cached: median and p90 time with the configured cache, what a crowd mostly gets.
@@ -22,6 +24,7 @@ on SQLite; they are for comparing the two data sets and spotting regressions, no
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import json
 import os
@@ -34,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_SETS = {"demo": [], "large": ["--large"]}
+PATHS = {"home": "/", "summary": "/api/v2/summary.json"}
 
 
 def main() -> None:
@@ -47,22 +51,27 @@ def main() -> None:
         return
 
     names = [args.only] if args.only else list(DATA_SETS)
-    print(f"Home page, {args.runs} requests per measurement, SQLite")
+    print(f"Home page and summary.json, {args.runs} requests per measurement, SQLite")
     print(
-        f"{'data set':<10} {'build s':>8} {'queries':>8} {'KB':>6} "
+        f"{'data set':<10} {'build s':>8} {'path':<8} {'queries':>8} {'KB':>6} {'gzip KB':>8} "
         f"{'rendered median':>16} {'p90':>7} {'cached median':>14} {'p90':>7}"
     )
     for name in names:
         result = run_child(name, args.runs)
-        print(
-            f"{name:<10} {result['build_seconds']:>8.1f} {result['queries']:>8} "
-            f"{result['kilobytes']:>6.0f} {result['rendered_median_ms']:>13.1f} ms "
-            f"{result['rendered_p90_ms']:>7.1f} {result['cached_median_ms']:>11.2f} ms "
-            f"{result['cached_p90_ms']:>7.2f}"
-        )
+        build = f"{result['build_seconds']:>8.1f}"
+        for page in PATHS:
+            row = result[page]
+            print(
+                f"{name:<10} {build} {page:<8} {row['queries']:>8} "
+                f"{row['kilobytes']:>6.0f} {row['gzip_kilobytes']:>8.1f} "
+                f"{row['rendered_median_ms']:>13.1f} ms "
+                f"{row['rendered_p90_ms']:>7.1f} {row['cached_median_ms']:>11.2f} ms "
+                f"{row['cached_p90_ms']:>7.2f}"
+            )
+            build = f"{'':>8}"
 
 
-def run_child(name: str, runs: int) -> dict[str, float]:
+def run_child(name: str, runs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="statuspage-bench-") as directory:
         env = dict(os.environ)
         env.update(
@@ -87,21 +96,27 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def measure(name: str, runs: int) -> dict[str, float]:
-    """In the child process: build the data set, then time the home page."""
+def measure(name: str, runs: int) -> dict:
+    """In the child process: build the data set, then time the home page and summary.json."""
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client, override_settings
-    from django.test.utils import CaptureQueriesContext
 
     call_command("migrate", verbosity=0)
     began = time.perf_counter()
     call_command("demo", *DATA_SETS[name], verbosity=0, stdout=io.StringIO())
-    build_seconds = time.perf_counter() - began
+    result: dict = {"build_seconds": time.perf_counter() - began}
+    for page, path in PATHS.items():
+        result[page] = measure_path(path, runs)
+    return result
+
+
+def measure_path(path: str, runs: int) -> dict[str, float]:
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
 
     client = Client()
     static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
@@ -112,25 +127,25 @@ def measure(name: str, runs: int) -> dict[str, float]:
         times = []
         for _ in range(runs):
             start = time.perf_counter()
-            response = client.get("/")
+            response = client.get(path)
             times.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, response.status_code
         return times
 
     with override_settings(STORAGES=storages | {"staticfiles": static}):
         with override_settings(CACHES=dummy):
-            client.get("/")
+            client.get(path)
             with CaptureQueriesContext(connection) as queries:
-                response = client.get("/")
+                response = client.get(path)
             # Count now: every request starts by clearing the connection's query log.
             query_count = len(queries)
             rendered = timed()
-        client.get("/")
+        client.get(path)
         cached = timed()
     return {
-        "build_seconds": build_seconds,
         "queries": query_count,
         "kilobytes": len(response.content) / 1024,
+        "gzip_kilobytes": len(gzip.compress(response.content, compresslevel=6)) / 1024,
         "rendered_median_ms": statistics.median(rendered),
         "rendered_p90_ms": percentile(rendered, 0.9),
         "cached_median_ms": statistics.median(cached),
