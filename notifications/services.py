@@ -28,19 +28,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import (
-    DateTimeField,
-    Expression,
-    F,
-    Field,
-    IntegerField,
-    Model,
-    Q,
-    QuerySet,
-    TextField,
-)
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models import DateTimeField, F, IntegerField, Q, QuerySet, TextField
 from django.utils import timezone
 
 from incidents.models import EventKind, Incident, OutboxEvent
@@ -53,6 +41,7 @@ from notifications.transports import (
     WebhookTransport,
     webhook_signature,
 )
+from statuspage.bulk import PerRow, in_chunks
 from statuspage.models import Component
 from statuspage.rollup import PageStatus
 from website.serializers import current_page_status, with_serialization_prefetches
@@ -285,47 +274,12 @@ def _discard_journal(store: journal.Journal, token: str) -> None:
 
 # Recording outcomes, once per batch
 
-# Rows written per UPDATE when outcomes carry one value per row.
-RECORD_CHUNK = 500
-
-
-class _PerRow(Expression):
-    """`CASE id WHEN … THEN … END`: one value per row of a multi-row UPDATE.
-
-    Written straight to SQL because building and resolving a Case/When pair per row costs more
-    than the send itself for a few hundred rows.
-    """
-
-    def __init__(self, model: type[Model], values: dict[int, object], output_field: Field) -> None:
-        super().__init__(output_field=output_field)
-        self.model = model
-        self.values = values
-
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list]:
-        quote = connection.ops.quote_name
-        column = f"{quote(self.model._meta.db_table)}.{quote(self.model._meta.pk.column)}"
-        params: list[object] = []
-        for pk, value in self.values.items():
-            params += [pk, self.output_field.get_db_prep_value(value, connection)]
-        sql = f"CASE {column} {' '.join(['WHEN %s THEN %s'] * len(self.values))} END"
-        if connection.vendor == "postgresql":  # parameters of unknown type would make it text
-            sql = f"CAST({sql} AS {self.output_field.db_type(connection)})"
-        return sql, params
-
-
-def _per_row(
-    values: dict[int, object], output_field: Field, model: type[Model] = Delivery
-) -> Expression:
-    return _PerRow(model, values, output_field)
-
 
 def _mark_sent(claimed: QuerySet[Delivery], accepted: dict[int, dt.datetime]) -> int:
     """Record the accepted deliveries among `claimed` as sent, each at its own moment."""
     done = 0
-    items = list(accepted.items())
-    for start in range(0, len(items), RECORD_CHUNK):
-        chunk = dict(items[start : start + RECORD_CHUNK])
-        moment = _per_row(chunk, DateTimeField())
+    for chunk in in_chunks(accepted):
+        moment = PerRow(Delivery, chunk, DateTimeField())
         done += claimed.filter(pk__in=chunk).update(
             status=DeliveryStatus.SENT,
             sent_at=moment,
@@ -414,30 +368,30 @@ class _Outcomes:
         released = {"claim_token": "", "claimed_at": None}
         with transaction.atomic():
             done = _mark_sent(claimed, self.sent)
-            retry = list(self.retry.items())
-            for start in range(0, len(retry), RECORD_CHUNK):
-                chunk = dict(retry[start : start + RECORD_CHUNK])
+            for chunk in in_chunks(self.retry):
                 done += claimed.filter(pk__in=chunk).update(
                     status=DeliveryStatus.PENDING,
                     attempts=F("attempts") + 1,
-                    last_error=_per_row({pk: e for pk, (e, _, _) in chunk.items()}, TextField()),
-                    last_attempt_at=_per_row(
-                        {pk: at for pk, (_, at, _) in chunk.items()}, DateTimeField()
+                    last_error=PerRow(
+                        Delivery, {pk: e for pk, (e, _, _) in chunk.items()}, TextField()
                     ),
-                    next_attempt_at=_per_row(
-                        {pk: at for pk, (_, _, at) in chunk.items()}, DateTimeField()
+                    last_attempt_at=PerRow(
+                        Delivery, {pk: at for pk, (_, at, _) in chunk.items()}, DateTimeField()
+                    ),
+                    next_attempt_at=PerRow(
+                        Delivery, {pk: at for pk, (_, _, at) in chunk.items()}, DateTimeField()
                     ),
                     **released,
                 )
-            failed = list(self.failed.items())
-            for start in range(0, len(failed), RECORD_CHUNK):
-                chunk = dict(failed[start : start + RECORD_CHUNK])
+            for chunk in in_chunks(self.failed):
                 done += claimed.filter(pk__in=chunk).update(
                     status=DeliveryStatus.FAILED,
                     attempts=F("attempts") + 1,
-                    last_error=_per_row({pk: e for pk, (e, _) in chunk.items()}, TextField()),
-                    last_attempt_at=_per_row(
-                        {pk: at for pk, (_, at) in chunk.items()}, DateTimeField()
+                    last_error=PerRow(
+                        Delivery, {pk: e for pk, (e, _) in chunk.items()}, TextField()
+                    ),
+                    last_attempt_at=PerRow(
+                        Delivery, {pk: at for pk, (_, at) in chunk.items()}, DateTimeField()
                     ),
                     **released,
                 )
@@ -456,13 +410,13 @@ class _Outcomes:
         }
         if restarted:
             Subscriber.objects.filter(pk__in=restarted).update(
-                consecutive_failures=_per_row(restarted, IntegerField(), Subscriber)
+                consecutive_failures=PerRow(Subscriber, restarted, IntegerField())
             )
         grown = {pk: s.added for pk, s in self.streaks.items() if s.added and not s.reset}
         if grown:
             Subscriber.objects.filter(pk__in=grown).update(
                 consecutive_failures=F("consecutive_failures")
-                + _per_row(grown, IntegerField(), Subscriber)
+                + PerRow(Subscriber, grown, IntegerField())
             )
         failing = [pk for pk, s in self.streaks.items() if s.added]
         if not failing:
@@ -475,7 +429,7 @@ class _Outcomes:
         }
         Subscriber.objects.filter(
             pk__in=failing, disabled_at__isnull=True, consecutive_failures__gte=limit
-        ).update(disabled_at=now, disabled_reason=_per_row(reasons, TextField(), Subscriber))
+        ).update(disabled_at=now, disabled_reason=PerRow(Subscriber, reasons, TextField()))
 
 
 def _inactive_reason(subscriber: Subscriber) -> str | None:
