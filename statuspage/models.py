@@ -183,3 +183,32 @@ class UptimeDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component} on {self.date}"
+
+
+class HeartbeatKind(models.TextChoices):
+    # A worker's beat is a task beat sends to one queue: it proves beat, the broker and a worker
+    # consuming that queue. The checker's is written by each tick of the checker.
+    WORKER = "worker", "Worker"
+    CHECKER = "checker", "Checker"
+
+
+class Heartbeat(models.Model):
+    """When a background process last showed it was alive: one row per kind and name (a
+    worker's queue), moved forward in place on every beat."""
+
+    kind = models.CharField(max_length=16, choices=HeartbeatKind.choices)
+    name = models.CharField(max_length=200, blank=True)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="heartbeat_once_per_kind_name"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[value for value, _ in HeartbeatKind.choices]),
+                name="heartbeat_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}".strip()

@@ -150,3 +150,19 @@ def component_forget_incident(*, component: Component, incident_public_id: str) 
         locked, timezone.localdate(first.changed_at), timezone.localdate(timezone.now())
     )
     return len(forgotten)
+
+
+def heartbeat_record(*, kind: str, name: str = "", at: dt.datetime | None = None) -> None:
+    """Note that a background process is alive now.
+
+    One statement (an insert that updates the row on conflict), so processes beating at the same
+    moment never collide and the table keeps one row per kind and name.
+    """
+    from statuspage.models import Heartbeat
+
+    Heartbeat.objects.bulk_create(
+        [Heartbeat(kind=kind, name=name, last_seen_at=at or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["kind", "name"],
+        update_fields=["last_seen_at"],
+    )
