@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from statuspage.env import env_bool, env_int, env_list, env_str, parse_cache_url
 
@@ -80,7 +81,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0, maximum=86400),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -103,9 +104,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The default cache lives in files so that the web, worker and checker processes share it.
 CACHES = {"default": parse_cache_url(env_str("CACHE_URL", f"file://{VAR_DIR / 'cache'}"))}
 # Seconds a browser, CDN or proxy may keep a public page, API answer or feed.
-PUBLIC_CACHE_MAX_AGE = env_int("PUBLIC_CACHE_MAX_AGE", 15)
+PUBLIC_CACHE_MAX_AGE = env_int("PUBLIC_CACHE_MAX_AGE", 15, minimum=0, maximum=3600)
 # Seconds between the home page's checks for news (htmx polling; 0 turns it off).
-LIVE_UPDATE_SECONDS = env_int("LIVE_UPDATE_SECONDS", 30)
+LIVE_UPDATE_SECONDS = env_int("LIVE_UPDATE_SECONDS", 30, minimum=0, maximum=3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -147,12 +148,12 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # Email.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1, maximum=600)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "status@localhost")
 
 # Celery: Redis or RabbitMQ in production; a broker kept in files under VAR_DIR by default,
@@ -186,31 +187,40 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Notifications (subscribers, email and webhook deliveries; see README).
-from kombu import Queue  # noqa: E402
 
 # Minutes before a scheduled maintenance starts that subscribers get a reminder.
-NOTIFY_REMINDER_LEAD_MINUTES = env_int("NOTIFY_REMINDER_LEAD_MINUTES", 60)
+NOTIFY_REMINDER_LEAD_MINUTES = env_int(
+    "NOTIFY_REMINDER_LEAD_MINUTES", 60, minimum=1, maximum=7 * 24 * 60
+)
 # Hours a subscription's confirmation link stays valid.
-NOTIFY_CONFIRM_MAX_AGE_HOURS = env_int("NOTIFY_CONFIRM_MAX_AGE_HOURS", 48)
+NOTIFY_CONFIRM_MAX_AGE_HOURS = env_int(
+    "NOTIFY_CONFIRM_MAX_AGE_HOURS", 48, minimum=1, maximum=30 * 24
+)
 # Subscribe requests allowed per hour from one client address, and for one email address.
-NOTIFY_SUBSCRIBE_LIMIT_PER_IP = env_int("NOTIFY_SUBSCRIBE_LIMIT_PER_IP", 20)
-NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL = env_int("NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL", 3)
+NOTIFY_SUBSCRIBE_LIMIT_PER_IP = env_int(
+    "NOTIFY_SUBSCRIBE_LIMIT_PER_IP", 20, minimum=1, maximum=100_000
+)
+NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL = env_int(
+    "NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL", 3, minimum=1, maximum=1000
+)
 # Proxies in front of the site that append to X-Forwarded-For (0: use the peer's address).
-NOTIFY_TRUSTED_PROXY_HOPS = env_int("NOTIFY_TRUSTED_PROXY_HOPS", 0)
+NOTIFY_TRUSTED_PROXY_HOPS = env_int("NOTIFY_TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=16)
 # Seconds a webhook receiver has to answer 2xx.
-NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 30)
+NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 30, minimum=1, maximum=300)
 # Let webhooks signed up on the public page point at loopback, private or other non-public
 # addresses (for tests and closed networks; never on a page open to the internet).
 NOTIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("NOTIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Attempts per delivery, and the first retry's delay (doubling each time, at most the maximum).
-NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
-NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60)
-NOTIFY_RETRY_MAX_SECONDS = env_int("NOTIFY_RETRY_MAX_SECONDS", 3600)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6, minimum=1, maximum=100)
+NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60, minimum=1, maximum=86400)
+NOTIFY_RETRY_MAX_SECONDS = env_int(
+    "NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=NOTIFY_RETRY_BASE_SECONDS, maximum=7 * 86400
+)
 # A subscriber whose deliveries failed for good this many times in a row is disabled.
-NOTIFY_DISABLE_AFTER_FAILURES = env_int("NOTIFY_DISABLE_AFTER_FAILURES", 5)
+NOTIFY_DISABLE_AFTER_FAILURES = env_int("NOTIFY_DISABLE_AFTER_FAILURES", 5, minimum=1, maximum=1000)
 # Deliveries one worker task claims and sends over one connection.
-NOTIFY_EMAIL_BATCH_SIZE = env_int("NOTIFY_EMAIL_BATCH_SIZE", 200)
-NOTIFY_WEBHOOK_BATCH_SIZE = env_int("NOTIFY_WEBHOOK_BATCH_SIZE", 5)
+NOTIFY_EMAIL_BATCH_SIZE = env_int("NOTIFY_EMAIL_BATCH_SIZE", 200, minimum=1, maximum=10_000)
+NOTIFY_WEBHOOK_BATCH_SIZE = env_int("NOTIFY_WEBHOOK_BATCH_SIZE", 5, minimum=1, maximum=1000)
 # Where workers note each accepted message before the batch is written to the database (see
 # notifications/journal.py): the broker's Redis when there is one, else a folder under VAR_DIR.
 NOTIFY_JOURNAL_URL = env_str(
@@ -225,12 +235,16 @@ if not NOTIFY_JOURNAL_URL.startswith(("redis://", "rediss://", "file:///")):
         f"got {NOTIFY_JOURNAL_URL!r}"
     )
 # Seconds after which a claim of a worker that stopped is taken back and retried.
-NOTIFY_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFY_CLAIM_TIMEOUT_SECONDS", 600)
+NOTIFY_CLAIM_TIMEOUT_SECONDS = env_int(
+    "NOTIFY_CLAIM_TIMEOUT_SECONDS", 600, minimum=1, maximum=86400
+)
 # How often the sweeper runs, and how old work must be before it is swept up.
-NOTIFY_SWEEP_SECONDS = env_int("NOTIFY_SWEEP_SECONDS", 60)
-NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30)
+NOTIFY_SWEEP_SECONDS = env_int("NOTIFY_SWEEP_SECONDS", 60, minimum=1, maximum=3600)
+NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30, minimum=0, maximum=3600)
 # Days the record of a finished delivery is kept for staff to look at.
-NOTIFY_DELIVERY_RETENTION_DAYS = env_int("NOTIFY_DELIVERY_RETENTION_DAYS", 90)
+NOTIFY_DELIVERY_RETENTION_DAYS = env_int(
+    "NOTIFY_DELIVERY_RETENTION_DAYS", 90, minimum=1, maximum=3650
+)
 
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications")]
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}}
@@ -254,20 +268,12 @@ CELERY_BEAT_SCHEDULE |= {
 
 # Checker ---------------------------------------------------------------------------------------
 # Raw probe results are kept this many days; hourly and daily rollups for ever.
-CHECKER_RESULT_RETENTION_DAYS = env_int("CHECKER_RESULT_RETENTION_DAYS", 7)
+CHECKER_RESULT_RETENTION_DAYS = env_int("CHECKER_RESULT_RETENTION_DAYS", 7, minimum=1, maximum=366)
 # Probes one worker runs at once, and at once against one host (be a polite client).
-CHECKER_MAX_CONCURRENCY = env_int("CHECKER_MAX_CONCURRENCY", 200)
-CHECKER_MAX_PER_HOST = env_int("CHECKER_MAX_PER_HOST", 4)
+CHECKER_MAX_CONCURRENCY = env_int("CHECKER_MAX_CONCURRENCY", 200, minimum=1, maximum=10_000)
+CHECKER_MAX_PER_HOST = env_int("CHECKER_MAX_PER_HOST", 4, minimum=1, maximum=1000)
 # Seconds between beat ticks; each tick claims the checks due before the next one.
-CHECKER_TICK_SECONDS = env_int("CHECKER_TICK_SECONDS", 10)
-for _name in (
-    "CHECKER_RESULT_RETENTION_DAYS",
-    "CHECKER_MAX_CONCURRENCY",
-    "CHECKER_MAX_PER_HOST",
-    "CHECKER_TICK_SECONDS",
-):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be a positive integer")
+CHECKER_TICK_SECONDS = env_int("CHECKER_TICK_SECONDS", 10, minimum=1, maximum=300)
 
 CELERY_TASK_QUEUES = [*CELERY_TASK_QUEUES, Queue("checks")]
 CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "checker.*": {"queue": "checks"}}

@@ -1,5 +1,10 @@
 """Settings read from the environment: good values are taken, bad ones fail loudly."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -24,7 +29,25 @@ def test_it_refuses_a_malformed_boolean(monkeypatch):
 def test_it_refuses_a_malformed_integer(monkeypatch):
     monkeypatch.setenv("PORT_NUMBER", "eighty")
     with pytest.raises(ImproperlyConfigured, match="PORT_NUMBER"):
-        env_int("PORT_NUMBER", 80)
+        env_int("PORT_NUMBER", 80, minimum=1, maximum=65535)
+
+
+def test_it_takes_integers_at_both_ends_of_their_range(monkeypatch):
+    monkeypatch.setenv("PORT_NUMBER", "1")
+    assert env_int("PORT_NUMBER", 80, minimum=1, maximum=65535) == 1
+    monkeypatch.setenv("PORT_NUMBER", "65535")
+    assert env_int("PORT_NUMBER", 80, minimum=1, maximum=65535) == 65535
+    monkeypatch.delenv("PORT_NUMBER")
+    assert env_int("PORT_NUMBER", 80, minimum=1, maximum=65535) == 80
+
+
+@pytest.mark.parametrize("raw", ["0", "-25", "65536"])
+def test_it_refuses_an_integer_out_of_its_range_and_names_it(monkeypatch, raw):
+    monkeypatch.setenv("PORT_NUMBER", raw)
+    with pytest.raises(
+        ImproperlyConfigured, match=f"PORT_NUMBER must be between 1 and 65535, got {raw}"
+    ):
+        env_int("PORT_NUMBER", 80, minimum=1, maximum=65535)
 
 
 def test_it_splits_lists(monkeypatch):
@@ -42,17 +65,46 @@ def test_it_parses_cache_urls():
         parse_cache_url("memcached://x")
 
 
-def test_a_bad_time_zone_stops_the_start(tmp_path):
-    import os
-    import subprocess
-    import sys
+PROJECT = Path(__file__).resolve().parent.parent
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=os.path.dirname(os.path.dirname(__file__)),
-        env={**os.environ, "TIME_ZONE": "Mars/Olympus"},
+
+def start(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a fresh Python in the project, as a deployment would start, with these variables."""
+    return subprocess.run(
+        [sys.executable, *command],
+        cwd=PROJECT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "statuspage.settings", **env},
         capture_output=True,
         text=True,
     )
+
+
+def test_a_bad_time_zone_stops_the_start():
+    result = start(["manage.py", "check"], TIME_ZONE="Mars/Olympus")
     assert result.returncode != 0
     assert "Mars/Olympus" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("EMAIL_PORT", "70000", "between 1 and 65535"),
+        ("CHECKER_TICK_SECONDS", "0", "between 1 and 300"),
+        ("PUBLIC_CACHE_MAX_AGE", "-1", "between 0 and 3600"),
+        ("NOTIFY_WEBHOOK_TIMEOUT", "100000", "between 1 and 300"),
+    ],
+)
+def test_an_out_of_range_number_stops_the_start_and_says_which(name, value, allowed):
+    result = start(["-c", "import statuspage.settings"], **{name: value})
+    assert result.returncode != 0
+    assert f"{name} must be {allowed}, got {value}" in result.stderr
+
+
+def test_the_retry_cap_may_not_be_below_the_first_retry():
+    result = start(
+        ["-c", "import statuspage.settings"],
+        NOTIFY_RETRY_BASE_SECONDS="600",
+        NOTIFY_RETRY_MAX_SECONDS="300",
+    )
+    assert result.returncode != 0
+    assert "NOTIFY_RETRY_MAX_SECONDS must be between 600 and" in result.stderr
