@@ -108,3 +108,25 @@ def test_the_retry_cap_may_not_be_below_the_first_retry():
     )
     assert result.returncode != 0
     assert "NOTIFY_RETRY_MAX_SECONDS must be between 600 and" in result.stderr
+
+
+def test_starting_django_creates_no_folders(tmp_path):
+    var = tmp_path / "var"
+    result = start(
+        ["-c", "import django; django.setup()"],
+        VAR_DIR=str(var),
+        CELERY_BROKER_URL="filesystem://",
+    )
+    assert result.returncode == 0, result.stderr
+    assert not var.exists()
+
+
+def test_the_file_broker_folders_are_made_before_the_first_task_is_sent(tmp_path):
+    var = tmp_path / "var"
+    send = (
+        "import django; django.setup(); "
+        "from incidents.tasks import advance_maintenances; advance_maintenances.delay()"
+    )
+    result = start(["-c", send], VAR_DIR=str(var), CELERY_BROKER_URL="filesystem://")
+    assert result.returncode == 0, result.stderr
+    assert len(list((var / "broker" / "queue").iterdir())) == 1
