@@ -34,7 +34,7 @@ from notifications.models import (
     SubscriberKind,
     new_webhook_secret,
 )
-from notifications.services import retry_delay
+from notifications.outcomes import retry_delay
 from notifications.transports import (
     EmailTransport,
     TransportError,

@@ -8,17 +8,17 @@ from celery import shared_task
 from django.conf import settings
 
 from incidents.services import maintenance_record_reminders
-from notifications import services, subscriptions
+from notifications import fanout, sending, subscriptions, sweeper
 
 
 @shared_task(name="notifications.fan_out_event", ignore_result=True)
 def fan_out_event(event_id: int) -> None:
-    services.event_fan_out(event_id=event_id)
+    fanout.event_fan_out(event_id=event_id)
 
 
 @shared_task(name="notifications.send_deliveries", ignore_result=True)
 def send_deliveries(channel: str) -> None:
-    services.deliveries_send(channel=channel)
+    sending.deliveries_send(channel=channel)
 
 
 @shared_task(name="notifications.send_subscriber_notice", ignore_result=True)
@@ -33,12 +33,12 @@ def send_webhook_challenge(subscriber_id: int) -> None:
 
 @shared_task(name="notifications.sweep", ignore_result=True)
 def sweep() -> None:
-    services.outbox_sweep()
+    sweeper.outbox_sweep()
 
 
 @shared_task(name="notifications.prune_deliveries", ignore_result=True)
 def prune_deliveries() -> None:
-    services.deliveries_prune()
+    sweeper.deliveries_prune()
 
 
 @shared_task(name="notifications.record_maintenance_reminders", ignore_result=True)

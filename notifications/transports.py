@@ -1,7 +1,8 @@
-"""How a delivery leaves the building: one small transport per channel.
+"""The wires a message leaves by: a batch's SMTP connection and its HTTP clients.
 
-A transport either returns (the other side took it) or raises TransportError; `permanent` says
-whether trying again later could help.
+A transport either returns (the other side took the message) or raises TransportError, with the
+other side's answer code when there was one. Whether trying again could help is the channel's
+call (notifications/channels/), since it knows what the codes mean for its subscribers.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ _MAX_ANSWER_BYTES = 4096
 
 
 class TransportError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """The other side did not take the message. `code` is its answer (an HTTP status or an SMTP
+    reply code), None when none came: no connection, a timeout, a dropped line."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.permanent = permanent
+        self.code = code
 
 
 def _smtp_text(value: bytes | str) -> str:
@@ -83,12 +87,13 @@ class EmailTransport:
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
             raise TransportError(
-                f"The mail server refused the recipient: {code} {_smtp_text(reason)}"
+                f"The mail server refused the recipient: {code} {_smtp_text(reason)}", code=code
             ) from None
         except smtplib.SMTPResponseException as error:
             reason = _smtp_text(error.smtp_error)
             raise TransportError(
-                f"The mail server refused the message: {error.smtp_code} {reason}"
+                f"The mail server refused the message: {error.smtp_code} {reason}",
+                code=error.smtp_code,
             ) from None
         except (smtplib.SMTPException, OSError) as error:
             self._broken = TransportError(
@@ -112,8 +117,8 @@ def webhook_signature(secret: str, body: bytes) -> str:
 class WebhookTransport:
     """POSTs JSON over one HTTP client (connections are reused per host) for a batch.
 
-    A 2xx answer within the timeout counts as delivered. 408, 425, 429 and 5xx answers,
-    timeouts and connection errors are worth retrying; other answers (4xx, redirects) are not.
+    A 2xx answer within the timeout counts as delivered; any other answer, a timeout or a
+    connection error raises TransportError (with the status when there was an answer).
     Endpoints signed up on the public page go through a second client that connects to public
     addresses only (notifications.endpoints); staff-added ones may be on the internal network.
     """
@@ -175,12 +180,9 @@ class WebhookTransport:
         status = response.status_code
         if 200 <= status < 300:
             return answer
-        retryable = status in (408, 425, 429) or status >= 500
         excerpt = answer[:200].decode(errors="replace").strip()
         message = f"HTTP {status} {response.reason_phrase}".strip()
-        raise TransportError(
-            f"{message}: {excerpt}" if excerpt else message, permanent=not retryable
-        )
+        raise TransportError(f"{message}: {excerpt}" if excerpt else message, code=status)
 
     def close(self) -> None:
         self._client.close()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import Incident, OutboxEvent
-from notifications import services
+from notifications import claims, fanout, sending, sweeper
 from notifications.emails import event_email
 from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
 from tests.factories import make_component, make_group, make_incident, make_maintenance
@@ -167,11 +167,11 @@ def test_it_sends_nothing_twice_when_an_event_is_fanned_out_again(smtp_sink):
     make_subscriber("bob@example.com")
     make_incident()
     event = OutboxEvent.objects.get(kind="incident_created")
-    assert services.event_fan_out(event_id=event.pk) == 2
-    assert services.event_fan_out(event_id=event.pk) is None
+    assert fanout.event_fan_out(event_id=event.pk) == 2
+    assert fanout.event_fan_out(event_id=event.pk) is None
     # Even a fan-out that slips past the claim (say, the row was reset by hand) adds nothing.
     OutboxEvent.objects.filter(pk=event.pk).update(processed_at=None)
-    services.event_fan_out(event_id=event.pk)
+    fanout.event_fan_out(event_id=event.pk)
     assert Delivery.objects.count() == 2
     send_due()
     send_due()
@@ -185,7 +185,7 @@ def test_it_sends_a_batch_over_one_smtp_connection(smtp_sink, settings):
     make_incident()
     fan_out_pending()
     sessions_before = smtp_sink.sessions
-    assert services.deliveries_send_batch(channel=SubscriberKind.EMAIL) == 12
+    assert sending.deliveries_send_batch(channel=SubscriberKind.EMAIL) == 12
     assert len(smtp_sink.received) == 12
     assert smtp_sink.sessions - sessions_before == 1
 
@@ -258,8 +258,8 @@ def test_it_never_claims_a_claimed_delivery_again():
     make_subscriber("ada@example.com")
     make_incident()
     fan_out_pending()
-    first = services.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
-    second = services.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
+    first = claims.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
+    second = claims.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
     assert len(first.deliveries) == 1
     assert second.deliveries == []
 
@@ -270,13 +270,13 @@ def test_it_takes_back_the_claims_of_a_stopped_worker_and_sends_them_once(smtp_s
     make_subscriber("bob@example.com")
     make_incident()
     fan_out_pending()
-    abandoned = services.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
+    abandoned = claims.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)
     assert len(abandoned.deliveries) == 2  # and then the worker died
 
-    assert services.outbox_sweep().released == 0
+    assert sweeper.outbox_sweep().released == 0
     assert send_due() == 0
     with time_machine.travel(timezone.now() + dt.timedelta(seconds=301)):
-        assert services.outbox_sweep().released == 2
+        assert sweeper.outbox_sweep().released == 2
         assert send_due() == 2
     assert smtp_sink.counts() == {"ada@example.com": 1, "bob@example.com": 1}
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {2}
@@ -359,6 +359,6 @@ def test_it_prunes_finished_deliveries_after_the_retention_period(smtp_sink, set
     smtp_sink.refuse["gone@example.com"] = "450 Try later"
     make_incident()
     deliver_everything()
-    assert services.deliveries_prune(now=timezone.now() + dt.timedelta(days=89)) == 0
-    assert services.deliveries_prune(now=timezone.now() + dt.timedelta(days=91), chunk=1) == 1
+    assert sweeper.deliveries_prune(now=timezone.now() + dt.timedelta(days=89)) == 0
+    assert sweeper.deliveries_prune(now=timezone.now() + dt.timedelta(days=91), chunk=1) == 1
     assert list(Delivery.objects.values_list("status", flat=True)) == [DeliveryStatus.PENDING]

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications import journal, services
+from notifications import claims, journal, sending, sweeper
 from notifications.models import Delivery, DeliveryStatus, Subscriber, SubscriberKind
 from notifications.transports import EmailTransport
 from tests.factories import make_incident
@@ -161,13 +161,13 @@ def test_it_sends_nothing_twice_after_a_worker_dies_with_its_batch_unwritten(
 
     monkeypatch.setattr(EmailTransport, "send_bytes", dies_on_the_fourth_message)
     with pytest.raises(WorkerKilled):
-        services.deliveries_send_batch(channel=SubscriberKind.EMAIL)
+        sending.deliveries_send_batch(channel=SubscriberKind.EMAIL)
     monkeypatch.setattr(EmailTransport, "send_bytes", real_send)
     assert len(smtp_sink.received) == 3
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENDING}
 
     with time_machine.travel(timezone.now() + dt.timedelta(seconds=301)):
-        swept = services.outbox_sweep()
+        swept = sweeper.outbox_sweep()
         assert (swept.recovered, swept.released) == (3, 3)
         assert send_due() == 3
     assert smtp_sink.counts() == {address: 1 for address in recipients}
@@ -193,17 +193,17 @@ def test_it_leaves_a_claim_alone_while_its_journal_cannot_be_read(smtp_sink, set
     make_subscriber("ada@example.com")
     make_incident()
     fan_out_pending()
-    services.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)  # and the worker died
+    claims.deliveries_claim(channel=SubscriberKind.EMAIL, limit=10)  # and the worker died
     later = timezone.now() + dt.timedelta(seconds=301)
 
     settings.NOTIFY_JOURNAL_URL = f"redis://127.0.0.1:{closed_port()}/0"
     with time_machine.travel(later):
-        assert services.outbox_sweep().released == 0
+        assert sweeper.outbox_sweep().released == 0
     assert Delivery.objects.get().status == DeliveryStatus.SENDING
 
     settings.NOTIFY_JOURNAL_URL = f"file://{tmp_path / 'journal'}"
     with time_machine.travel(later):
-        assert services.outbox_sweep().released == 1
+        assert sweeper.outbox_sweep().released == 1
         assert send_due() == 1
     assert smtp_sink.counts() == {"ada@example.com": 1}
 
@@ -225,10 +225,10 @@ def test_it_gives_up_on_a_message_that_kills_its_worker_every_time(
     later = timezone.now()
     for attempt in range(1, 4):
         with time_machine.travel(later), pytest.raises(WorkerKilled):
-            services.deliveries_send_batch(channel=SubscriberKind.EMAIL)
+            sending.deliveries_send_batch(channel=SubscriberKind.EMAIL)
         later += dt.timedelta(seconds=301)
         with time_machine.travel(later):
-            swept = services.outbox_sweep()
+            swept = sweeper.outbox_sweep()
         assert (swept.recovered, swept.released) == (0, 1)
         delivery = Delivery.objects.get()
         assert delivery.attempts == attempt

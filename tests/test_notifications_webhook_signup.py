@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents.models import OutboxEvent
-from notifications import endpoints, services, subscriptions, tasks
+from notifications import endpoints, subscriptions, sweeper, tasks
 from notifications.models import Delivery, DeliveryStatus, Subscriber
 from statuspage.celery import app
 from tests.factories import make_component, make_incident
@@ -336,7 +336,7 @@ def test_an_endpoint_that_does_not_echo_stays_pending_and_gets_nothing(
     for attempt in (2, 3):
         later = subscriber.challenge_next_at + dt.timedelta(seconds=1)
         with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
-            assert services.outbox_sweep(now=later).challenges == 1
+            assert sweeper.outbox_sweep(now=later).challenges == 1
         subscriber.refresh_from_db()
         assert subscriber.challenge_attempts == attempt
     assert subscriber.challenge_next_at is None
@@ -345,7 +345,7 @@ def test_an_endpoint_that_does_not_echo_stays_pending_and_gets_nothing(
     assert len(webhook_receiver.received) == 3
     events = {r.headers["X-Statuspage-Event"] for r in webhook_receiver.received}
     assert events == {"webhook_challenge"}
-    assert services.outbox_sweep(now=timezone.now() + dt.timedelta(days=1)).challenges == 0
+    assert sweeper.outbox_sweep(now=timezone.now() + dt.timedelta(days=1)).challenges == 0
 
     page = admin_client.get(f"/admin/notifications/subscriber/{subscriber.pk}/change/")
     assert "Gave up after 3 of 3 attempts." in html.unescape(text(page))

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from incidents.models import OutboxEvent
-from notifications import services
+from notifications import fanout, sending
 from notifications.models import SubscriberKind
 
 
 def fan_out_pending() -> int:
     ids = OutboxEvent.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)
-    return sum(services.event_fan_out(event_id=event_id) or 0 for event_id in list(ids))
+    return sum(fanout.event_fan_out(event_id=event_id) or 0 for event_id in list(ids))
 
 
 def send_due() -> int:
     """Send batches until no delivery is due; returns how many deliveries were claimed."""
     total = 0
     for channel in (SubscriberKind.EMAIL, SubscriberKind.WEBHOOK):
-        while claimed := services.deliveries_send_batch(channel=channel):
+        while claimed := sending.deliveries_send_batch(channel=channel):
             total += claimed
     return total
 

@@ -1,0 +1,73 @@
+"""The email channel: an event's email, rendered once per batch and addressed to each
+subscriber, sent over one SMTP connection for the batch."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from incidents.models import EventKind, OutboxEvent
+from notifications.channels.base import BatchEvents, Channel, NothingToSend
+from notifications.emails import EventEmail, WireEmail, event_email
+from notifications.models import Delivery, SubscriberKind
+from notifications.transports import EmailTransport, TransportError
+
+
+class EmailChannel(Channel):
+    kind = SubscriberKind.EMAIL
+
+    @classmethod
+    def batch_size(cls) -> int:
+        return settings.NOTIFY_EMAIL_BATCH_SIZE
+
+    @classmethod
+    def tells(cls, event_kind: str) -> bool:
+        # A component's own status change reaches email subscribers through the incident that
+        # explains it, not as a message of its own.
+        return event_kind != EventKind.COMPONENT_STATUS_CHANGED
+
+    def __init__(self, batch: BatchEvents) -> None:
+        super().__init__(batch)
+        self.transport = EmailTransport()
+        self._emails: dict[int, EventEmail] = {}
+
+    def event_email(self, event: OutboxEvent) -> EventEmail | None:
+        """The event's email, rendered once for the batch; None when the event tells email
+        subscribers nothing (any more)."""
+        if not self.tells(event.kind):
+            return None
+        incident = self.batch.public_incident(event)
+        if incident is None:
+            return None
+        if event.pk not in self._emails:
+            self._emails[event.pk] = event_email(
+                kind=event.kind, incident=incident, update_id=event.update_id
+            )
+        return self._emails[event.pk]
+
+    def send(self, delivery: Delivery) -> None:
+        content = self.event_email(self.batch.event(delivery))
+        if content is None:
+            raise NothingToSend
+        subscriber = delivery.subscriber
+        # An SMTP server takes the message serialized once for the batch, with this
+        # subscriber's parts swapped in; other backends (and addresses that need encoding)
+        # get a message of their own.
+        wire = (
+            content.wire
+            if self.transport.speaks_smtp and WireEmail.fits(subscriber.email)
+            else None
+        )
+        if wire is not None:
+            data = wire.for_subscriber(subscriber, delivery_id=delivery.pk)
+            self.transport.send_bytes(sender=wire.sender, recipient=subscriber.email, data=data)
+        else:
+            self.transport.send(content.for_subscriber(subscriber, delivery_id=delivery.pk))
+
+    def permanent(self, error: TransportError) -> bool:
+        # Mail servers refuse for reasons that pass (a full mailbox, greylisting, a rate
+        # limit) with codes that cannot be trusted to tell which: every refusal is retried
+        # until the attempts run out.
+        return False
+
+    def close(self) -> None:
+        self.transport.close()

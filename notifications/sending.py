@@ -1,0 +1,128 @@
+"""Sending: a send task claims a batch of due deliveries of one channel, sends each through the
+channel and records the batch's outcomes; staff can queue failed deliveries again.
+
+The loop knows nothing of any particular channel: it looks the channel class up by the
+deliveries' kind (notifications.channels) and leaves the message, the wire and the meaning of a
+refusal to it. Every accepted message is journaled before the next is sent, and the outcomes
+reach the database once at the end (notifications/outcomes.py), so a new channel is
+exactly-once without code of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from notifications import dispatch, journal
+from notifications.channels import CHANNELS, channel_for
+from notifications.channels.base import BatchEvents, Channel, NothingToSend
+from notifications.claims import Claim, deliveries_claim
+from notifications.models import Delivery, DeliveryStatus, Subscriber
+from notifications.outcomes import BatchOutcomes, discard_journal
+from notifications.transports import TransportError
+
+logger = logging.getLogger(__name__)
+
+# Send tasks enqueued at most per channel at once: a task that finds a full batch enqueues the
+# next itself, so a long list drains anyway.
+MAX_SEND_TASKS = 100
+
+
+def enqueue_sending(channel: str, count: int, *, after_commit: bool = True) -> int:
+    """Enqueue enough send tasks for `count` due deliveries of one channel; returns how many."""
+    tasks = min(math.ceil(count / CHANNELS[channel].batch_size()), MAX_SEND_TASKS)
+    for _ in range(tasks):
+        if after_commit:
+            dispatch.publish_after_commit("send_deliveries", channel)
+        else:
+            dispatch.publish("send_deliveries", channel)
+    return tasks
+
+
+def deliveries_send_batch(*, channel: str, limit: int | None = None) -> int:
+    """Claim one batch of due deliveries of `channel` and send them; returns how many it claimed."""
+    channel_class = channel_for(channel)
+    claim = deliveries_claim(channel=channel, limit=limit or channel_class.batch_size())
+    if not claim.deliveries:
+        return 0
+    with channel_class(BatchEvents(claim.deliveries)) as sender:
+        _send_claim(claim, sender)
+    return len(claim.deliveries)
+
+
+def deliveries_send(*, channel: str) -> int:
+    """A send task's work: one batch and, when the batch was full, the next task enqueued, so
+    a long list drains without waiting for the sweeper."""
+    claimed = deliveries_send_batch(channel=channel)
+    if claimed >= channel_for(channel).batch_size():
+        dispatch.publish("send_deliveries", channel)
+    return claimed
+
+
+def _inactive_reason(subscriber: Subscriber) -> str | None:
+    if subscriber.is_active:
+        return None
+    return {
+        "disabled": "The subscriber is disabled.",
+        "unsubscribed": "The subscriber unsubscribed.",
+    }.get(subscriber.state, "The subscriber is not confirmed.")
+
+
+def _send_claim(claim: Claim, channel: Channel) -> None:
+    """Send each delivery of the claim, journal each accepted one at once, and write the
+    outcomes to the database when the batch is over."""
+    store = journal.journal()
+    try:
+        writer: journal.JournalWriter | None = store.writer(claim.token)
+    except journal.JournalError:
+        logger.warning("The send journal is unavailable; recording each message directly")
+        writer = None
+    outcomes = BatchOutcomes(claim.token, writer)
+    disabled: set[int] = set()
+    try:
+        for delivery in claim.deliveries:
+            if not claim.keep_alive():
+                logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
+                break
+            if delivery.subscriber_id in disabled:
+                reason: str | None = "The subscriber is disabled."
+            else:
+                reason = _inactive_reason(delivery.subscriber)
+            if reason is not None:
+                outcomes.cancel(delivery, reason)
+                continue
+            try:
+                channel.send(delivery)
+            except NothingToSend:
+                outcomes.cancel(delivery, "Nothing public left to tell.")
+            except TransportError as error:
+                permanent = channel.permanent(error)
+                if outcomes.refused(
+                    delivery, error.message, permanent=permanent, now=timezone.now()
+                ):
+                    disabled.add(delivery.subscriber_id)
+            else:
+                outcomes.accepted(delivery, timezone.now())
+    finally:
+        if outcomes.writer is not None:
+            outcomes.writer.close()
+    outcomes.save(timezone.now())
+    if writer is not None:
+        discard_journal(store, claim.token)
+
+
+def deliveries_resend(*, deliveries: QuerySet[Delivery]) -> int:
+    """Staff queue failed or cancelled deliveries again, with a fresh set of attempts."""
+    now = timezone.now()
+    with transaction.atomic():
+        chosen = deliveries.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.CANCELLED])
+        counts = Counter(chosen.values_list("channel", flat=True))
+        chosen.update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        for channel, count in counts.items():
+            enqueue_sending(channel, count)
+    return sum(counts.values())
