@@ -2,8 +2,10 @@
 with its sign-up form.
 
 Views route: they check the form, the rate limits and the signed token, then call a service.
-Nothing here sends mail or posts to an endpoint; the services enqueue that for the workers. (The
-webhook sign-up form looks the endpoint's host name up, with a short timeout.)
+Nothing here sends mail, posts to an endpoint or looks a host name up: the services enqueue the
+sending for the workers. The webhook sign-up form refuses what the URL alone gives away (an
+address literal outside the public internet, a local name); the workers resolve the host when
+they connect and check every address then (notifications/endpoints.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from django_htmx.middleware import HtmxDetails
 
 from notifications import ratelimit, subscriptions, tokens
 from notifications.forms import (
@@ -27,6 +30,12 @@ from notifications.payloads import documentation_url
 from statuspage.models import Component
 
 _FORM_PARTIAL = "notifications/_subscribe_form.html"
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it: `htmx` is truthy for htmx's requests."""
+
+    htmx: HtmxDetails
 
 
 def _chosen(form: SubscribeForm | WebhookSignupForm | ComponentsForm) -> set[str]:
@@ -43,9 +52,9 @@ def _subscribe_context(form: SubscribeForm, **extra: object) -> dict[str, object
 
 
 def _render_subscribe(
-    request: HttpRequest, context: dict[str, object], status: int = 200
+    request: HtmxHttpRequest, context: dict[str, object], status: int = 200
 ) -> HttpResponse:
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         # htmx swaps only 2xx answers; the message in the form says what went wrong.
         return render(request, _FORM_PARTIAL, context)
     return render(request, "notifications/subscribe.html", context, status=status)
@@ -56,7 +65,7 @@ def _render_subscribe(
 # cached home page; rate limits and double opt-in stop abuse.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def subscribe(request: HttpRequest) -> HttpResponse:
+def subscribe(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _render_subscribe(request, _subscribe_context(SubscribeForm()))
 
