@@ -1,2 +1,2 @@
-"""Subscribers, the fan-out of outbox events into deliveries, and the email and webhook
-transports."""
+"""Subscribers, the fan-out of outbox events into deliveries, and sending them through the email
+and webhook channels."""
