@@ -59,8 +59,7 @@ class ComponentInline(admin.TabularInline):
     """The group's components, listed with links; they are edited on their own pages."""
 
     model = Component
-    fields = ["name", "status_label", "position", "is_public", "showcase"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "status_label", "position", "is_public", "showcase")
     ordering = ["position", "name"]
     extra = 0
     show_change_link = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -105,7 +107,7 @@ class Component(models.Model):
         return self.name
 
     @property
-    def tracked_since(self):  # -> datetime.date
+    def tracked_since(self) -> dt.date:
         """First day uptime is counted for."""
         return self.start_date or timezone.localdate(self.created_at)
 

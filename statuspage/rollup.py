@@ -18,7 +18,7 @@ DESCRIPTIONS = {
     "critical": "Major System Outage",
 }
 
-_COMPONENT_INDICATOR = {
+_COMPONENT_INDICATOR: dict[str, str] = {
     ComponentStatus.OPERATIONAL: "none",
     ComponentStatus.UNDER_MAINTENANCE: "maintenance",
     ComponentStatus.DEGRADED_PERFORMANCE: "minor",
@@ -26,7 +26,7 @@ _COMPONENT_INDICATOR = {
     ComponentStatus.MAJOR_OUTAGE: "critical",
 }
 
-COMPONENT_STATUS_RANK = {
+COMPONENT_STATUS_RANK: dict[str, int] = {
     ComponentStatus.OPERATIONAL: 0,
     ComponentStatus.UNDER_MAINTENANCE: 1,
     ComponentStatus.DEGRADED_PERFORMANCE: 2,

@@ -25,7 +25,7 @@ from statuspage.models import Component, ComponentStatus, ComponentStatusChange,
 PARTIAL_OUTAGE_WEIGHT = 0.3
 DAY_SECONDS = 86400
 
-_STATUS_FIELD = {
+_STATUS_FIELD: dict[str, str] = {
     ComponentStatus.MAJOR_OUTAGE: "major_outage_seconds",
     ComponentStatus.PARTIAL_OUTAGE: "partial_outage_seconds",
     ComponentStatus.DEGRADED_PERFORMANCE: "degraded_seconds",
@@ -224,16 +224,16 @@ def uptime_bars(
         stored = by_component.get(component.pk, {})
         day_bars = []
         for day in dates:
-            row = stored.get(day)
+            day_row = stored.get(day)
             tracked = exists and day >= tracked_first_day
-            if row is not None and tracked:
+            if day_row is not None and tracked:
                 bar = DayBar(
                     day,
                     True,
-                    row.major_outage_seconds,
-                    row.partial_outage_seconds,
-                    row.degraded_seconds,
-                    row.maintenance_seconds,
+                    day_row.major_outage_seconds,
+                    day_row.partial_outage_seconds,
+                    day_row.degraded_seconds,
+                    day_row.maintenance_seconds,
                 )
             else:
                 bar = DayBar(day, tracked)
