@@ -602,27 +602,17 @@ class MaintenanceAdmin(IncidentAdminBase):
 
     def post_update(self, request: HttpRequest, incident: Incident, form: Any) -> str:
         data = form.cleaned_data
-        status = data["status"]
-        body = data["body"]
-        notify = data["deliver_notifications"]
-        # Starting and completing have their own services (and standard messages).
-        standard = {"body": body} if body.strip() else {}
-        if (
-            status == MaintenanceStatus.IN_PROGRESS
-            and incident.status == MaintenanceStatus.SCHEDULED
-        ):
-            services.maintenance_start(
-                maintenance=incident, deliver_notifications=notify, **standard
-            )
-            return "Started the maintenance."
-        if status == MaintenanceStatus.COMPLETED and incident.status != MaintenanceStatus.COMPLETED:
-            services.maintenance_complete(
-                maintenance=incident, deliver_notifications=notify, **standard
-            )
-            return "Completed the maintenance."
-        update = services.incident_post_update(
-            incident=incident, status=status, body=body, deliver_notifications=notify
+        was = incident.status
+        update = services.maintenance_post_update(
+            maintenance=incident,
+            status=data["status"],
+            body=data["body"],
+            deliver_notifications=data["deliver_notifications"],
         )
+        if was == MaintenanceStatus.SCHEDULED and update.status == MaintenanceStatus.IN_PROGRESS:
+            return "Started the maintenance."
+        if was != MaintenanceStatus.COMPLETED and update.status == MaintenanceStatus.COMPLETED:
+            return "Completed the maintenance."
         return f"Posted a “{update.status_label}” update."
 
 

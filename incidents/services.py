@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -74,18 +75,19 @@ def _apply_component_statuses(
         elif link.status != new_status:
             link.status = new_status
             link.save(update_fields=["status"])
-        old_status = Component.objects.values_list("status", flat=True).get(pk=component.pk)
-        changes.append(
-            UpdateComponentChange(
-                update=update, component=component, old_status=old_status, new_status=new_status
-            )
-        )
         status_change = component_set_status(
             component=component,
             status=new_status,
             reason=reason,
             at=at,
             incident_public_id=incident.public_id,
+        )
+        # The old status as seen under the component's row lock; no change means it had it.
+        old_status = status_change.from_status if status_change is not None else new_status
+        changes.append(
+            UpdateComponentChange(
+                update=update, component=component, old_status=old_status, new_status=new_status
+            )
         )
         if status_change is not None and _announces(incident, update):
             record_event(
@@ -115,6 +117,72 @@ def _released_statuses(incident: Incident) -> dict[Component, str]:
     return {
         link.component: worst_component_status(held.get(link.component_id, [])) for link in links
     }
+
+
+@dataclass(frozen=True)
+class PlannedStatus:
+    """One component an update writes: its status before the update and the one it gets."""
+
+    component: Component
+    before: str
+    after: str
+    newly_affected: bool
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    """What posting an update will do, worked out before anything is written."""
+
+    incident_status: str
+    update_status: str
+    components: tuple[PlannedStatus, ...]
+
+    def component_statuses(self) -> dict[Component, str]:
+        return {planned.component: planned.after for planned in self.components}
+
+
+def incident_update_plan(
+    *,
+    incident: Incident,
+    status: str,
+    component_statuses: ComponentStatuses | None = None,
+) -> UpdatePlan:
+    """What an update in `status` does to `incident` and to each component it writes.
+
+    Reads, never writes: `incident_post_update` writes exactly this plan, and the email preview
+    shows it. Closing (resolved, completed) releases every affected component and ignores the
+    statuses given; an update to an incident that is closed and stays closed touches none.
+    """
+    was_closed = incident.status in CLOSED_STATUSES
+    if was_closed and status in CLOSED_STATUSES:
+        # A note after the end: a published postmortem keeps its status, on the update too.
+        kept_postmortem = incident.status == IncidentStatus.POSTMORTEM
+        return UpdatePlan(
+            incident_status=incident.status,
+            update_status=IncidentStatus.POSTMORTEM if kept_postmortem else status,
+            components=(),
+        )
+    if status in CLOSED_STATUSES:
+        targets = _released_statuses(incident)
+    else:
+        targets = dict(component_statuses or {})
+    affected = set(incident.affected.values_list("component_id", flat=True))
+    current = dict(
+        Component.objects.filter(pk__in=[c.pk for c in targets]).values_list("pk", "status")
+    )
+    return UpdatePlan(
+        incident_status=status,
+        update_status=status,
+        components=tuple(
+            PlannedStatus(
+                component=component,
+                before=current[component.pk],
+                after=after,
+                newly_affected=component.pk not in affected,
+            )
+            for component, after in targets.items()
+        ),
+    )
 
 
 def _new_update(
@@ -243,20 +311,19 @@ def incident_post_update(
     display_at = display_at or now
     was_closed = incident.status in CLOSED_STATUSES
     closing = status in CLOSED_STATUSES and not was_closed
+    plan = incident_update_plan(
+        incident=incident, status=status, component_statuses=component_statuses
+    )
 
     update = _new_update(
         incident=incident,
-        status=status,
+        status=plan.update_status,
         body=body,
         deliver_notifications=deliver_notifications,
         display_at=display_at,
     )
     fields = ["status", "updated_at"]
-    if not (was_closed and status in CLOSED_STATUSES):
-        incident.status = status
-    elif incident.status == IncidentStatus.POSTMORTEM:
-        update.status = incident.status = IncidentStatus.POSTMORTEM
-        update.save(update_fields=["status"])
+    incident.status = plan.incident_status
     incident.updated_at = now
     if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
         incident.monitoring_at = display_at
@@ -275,36 +342,19 @@ def incident_post_update(
             fields.append("started_at")
         incident.resolved_at = display_at
         fields.append("resolved_at")
-        incident.save(update_fields=fields)
-        _apply_component_statuses(
-            incident=incident,
-            update=update,
-            component_statuses=_released_statuses(incident),
-            at=incident.resolved_at,
-            change_reason=change_reason,
-        )
     elif was_closed and status not in CLOSED_STATUSES:
         # Reopening: the incident takes the components again.
         incident.resolved_at = None
         fields.append("resolved_at")
-        incident.save(update_fields=fields)
+    incident.save(update_fields=fields)
+    if plan.components:
         _apply_component_statuses(
             incident=incident,
             update=update,
-            component_statuses=component_statuses,
+            component_statuses=plan.component_statuses(),
             at=display_at,
             change_reason=change_reason,
         )
-    else:
-        incident.save(update_fields=fields)
-        if not was_closed:
-            _apply_component_statuses(
-                incident=incident,
-                update=update,
-                component_statuses=component_statuses,
-                at=display_at,
-                change_reason=change_reason,
-            )
     if _announces(incident, update):
         record_event(kind=update_event_kind(incident), incident=incident, update=update)
     return update
@@ -577,16 +627,73 @@ def maintenance_schedule(
     return maintenance
 
 
-def _maintenance_statuses(maintenance: Incident) -> dict[Component, str]:
+# What starting and completing a maintenance post when staff write nothing.
+MAINTENANCE_STARTED_BODY = "The scheduled maintenance is now in progress."
+MAINTENANCE_COMPLETED_BODY = "The scheduled maintenance has been completed."
+
+
+def _starts(maintenance: Incident, status: str) -> bool:
+    starting = status == MaintenanceStatus.IN_PROGRESS
+    return starting and maintenance.status == MaintenanceStatus.SCHEDULED
+
+
+def _completes(maintenance: Incident, status: str) -> bool:
+    return status == MaintenanceStatus.COMPLETED and maintenance.status != status
+
+
+def maintenance_update_body(*, maintenance: Incident, status: str, body: str) -> str:
+    """The message of staff's update to a maintenance: starting or completing it with nothing
+    written posts the standard message."""
+    if body.strip():
+        return body
+    if _starts(maintenance, status):
+        return MAINTENANCE_STARTED_BODY
+    if _completes(maintenance, status):
+        return MAINTENANCE_COMPLETED_BODY
+    return body
+
+
+def _maintenance_component_statuses(maintenance: Incident, status: str) -> dict[Component, str]:
+    """Starting puts the components under maintenance; other updates set no status (completing
+    releases them through the closing rule)."""
+    if not _starts(maintenance, status):
+        return {}
     return {
         link.component: ComponentStatus.UNDER_MAINTENANCE
         for link in maintenance.affected.select_related("component")
     }
 
 
-# What starting and completing a maintenance post when staff write nothing.
-MAINTENANCE_STARTED_BODY = "The scheduled maintenance is now in progress."
-MAINTENANCE_COMPLETED_BODY = "The scheduled maintenance has been completed."
+def maintenance_update_plan(*, maintenance: Incident, status: str) -> UpdatePlan:
+    """What `maintenance_post_update` will do: `incident_update_plan` with the maintenance's
+    own rule for its components."""
+    return incident_update_plan(
+        incident=maintenance,
+        status=status,
+        component_statuses=_maintenance_component_statuses(maintenance, status),
+    )
+
+
+@transaction.atomic
+def maintenance_post_update(
+    *,
+    maintenance: Incident,
+    status: str,
+    body: str = "",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Staff's update to a maintenance: starting it puts its components under maintenance,
+    completing it releases them, and either posts the standard message when `body` is empty."""
+    maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
+    if not maintenance.is_maintenance:
+        raise ValidationError("This is not a maintenance.")
+    return incident_post_update(
+        incident=maintenance,
+        status=status,
+        body=maintenance_update_body(maintenance=maintenance, status=status, body=body),
+        component_statuses=_maintenance_component_statuses(maintenance, status),
+        deliver_notifications=deliver_notifications,
+    )
 
 
 def maintenance_start(
@@ -604,7 +711,9 @@ def maintenance_start(
         incident=maintenance,
         status=MaintenanceStatus.IN_PROGRESS,
         body=body,
-        component_statuses=_maintenance_statuses(maintenance),
+        component_statuses=_maintenance_component_statuses(
+            maintenance, MaintenanceStatus.IN_PROGRESS
+        ),
         deliver_notifications=deliver_notifications,
     )
 

@@ -3,6 +3,7 @@ went out, what failed and why; resending, CSV import and export, and the email p
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -18,16 +19,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from incidents import services as incident_services
 from incidents.forms import IncidentUpdateForm, MaintenanceUpdateForm, ordered_components
 from incidents.models import (
     EventKind,
     Incident,
-    IncidentStatus,
     IncidentUpdate,
-    MaintenanceStatus,
     UpdateComponentChange,
 )
-from incidents.services import MAINTENANCE_COMPLETED_BODY, MAINTENANCE_STARTED_BODY
 from notifications import csvio, sending, subscriptions
 from notifications.emails import event_email
 from notifications.models import (
@@ -37,7 +36,7 @@ from notifications.models import (
     Subscriber,
     SubscriberKind,
 )
-from statuspage.models import Component, ComponentStatus
+from statuspage.models import Component
 from website.serializers import with_serialization_prefetches
 
 HISTORY_ROWS = 20
@@ -491,7 +490,12 @@ class NotificationEventAdmin(admin.ModelAdmin):
         if request.method == "POST":
             draft, errors = draft_update(incident, request.POST)
         kind = preview_kind(incident, draft=draft is not None)
-        content = event_email(kind=kind, incident=incident, update_id=None, update=draft)
+        content = event_email(
+            kind=kind,
+            incident=draft.incident if draft is not None else incident,
+            update_id=None,
+            update=draft,
+        )
         sample = Subscriber(
             public_id="preview", kind=SubscriberKind.EMAIL, email="subscriber@example.com"
         )
@@ -516,8 +520,12 @@ class NotificationEventAdmin(admin.ModelAdmin):
 
 
 def draft_update(incident: Incident, data: Any) -> tuple[IncidentUpdate | None, list[str]]:
-    """The update the incident's update form describes, unsaved, with the component changes
-    it would announce; or the form's errors."""
+    """The update the incident's update form describes, unsaved, or the form's errors.
+
+    The services' own plan decides it, as when the update is posted: its status and message,
+    the component changes it announces, and, as its `incident`, a copy of the incident as it
+    would stand afterwards (status, impact, affected components with their new statuses).
+    """
     form: IncidentUpdateForm | MaintenanceUpdateForm
     if incident.is_maintenance:
         form = MaintenanceUpdateForm(data, maintenance=incident)
@@ -532,29 +540,42 @@ def draft_update(incident: Incident, data: Any) -> tuple[IncidentUpdate | None, 
         ]
     status = form.cleaned_data["status"]
     body = form.cleaned_data["body"]
-    affected: list[Component] = incident.public_components  # type: ignore[attr-defined]
-    wanted: dict[Component, str] = {}
-    if incident.is_maintenance:
-        if status == MaintenanceStatus.IN_PROGRESS and incident.status == "scheduled":
-            body = body.strip() or MAINTENANCE_STARTED_BODY
-            wanted = {c: ComponentStatus.UNDER_MAINTENANCE for c in affected}
-        elif status == MaintenanceStatus.COMPLETED and incident.status != status:
-            body = body.strip() or MAINTENANCE_COMPLETED_BODY
-            wanted = {c: ComponentStatus.OPERATIONAL for c in affected}
-    elif status == IncidentStatus.RESOLVED:
-        wanted = {c: ComponentStatus.OPERATIONAL for c in affected}
+    after = copy.copy(incident)
+    if isinstance(form, MaintenanceUpdateForm):
+        body = incident_services.maintenance_update_body(
+            maintenance=incident, status=status, body=body
+        )
+        plan = incident_services.maintenance_update_plan(maintenance=incident, status=status)
     else:
-        public = set(Component.objects.public().values_list("pk", flat=True))
-        wanted = {c: s for c, s in form.component_statuses().items() if c.pk in public}
+        plan = incident_services.incident_update_plan(
+            incident=incident, status=status, component_statuses=form.component_statuses()
+        )
+        after.impact = form.cleaned_data["impact"]
+    after.status = plan.incident_status
+    planned = {p.component.pk: p for p in plan.components}
+    shown: list[Component] = incident.public_components  # type: ignore[attr-defined]
+    components = list(
+        Component.objects.public()
+        .select_related("group")
+        .filter(pk__in={c.pk for c in shown} | planned.keys())
+        .order_by("position", "name", "pk")
+    )
+    changes = []
+    for component in components:
+        if component.pk in planned:
+            change = planned[component.pk]
+            component.status = change.after
+            changes.append(
+                UpdateComponentChange(
+                    component=component, old_status=change.before, new_status=change.after
+                )
+            )
+    after.public_components = components  # type: ignore[attr-defined]
     now = timezone.now()
     update = IncidentUpdate(
-        incident=incident, status=status, body=body, display_at=now, created_at=now
+        incident=after, status=plan.update_status, body=body, display_at=now, created_at=now
     )
-    update.public_component_changes = [  # type: ignore[attr-defined]
-        UpdateComponentChange(component=c, old_status=c.status, new_status=new)
-        for c, new in wanted.items()
-        if c.status != new
-    ]
+    update.public_component_changes = changes  # type: ignore[attr-defined]
     return update, []
 
 

@@ -2,12 +2,15 @@
 CSV import and export, adding webhooks, and the email preview."""
 
 import csv
+import html
 import io
 import re
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import OutboxEvent
@@ -252,6 +255,77 @@ def test_it_previews_a_resolution_and_a_maintenance_start_with_their_changes(adm
     assert "[Maintenance in progress] Database upgrade" in page
     assert "The scheduled maintenance is now in progress." in page
     assert "Database: Operational -&gt; Under maintenance" in page
+
+
+def email_text(page: str) -> str:
+    match = re.search(r'<pre id="preview-text"[^>]*>(.*?)</pre>', page, re.S)
+    assert match is not None
+    return html.unescape(match.group(1))
+
+
+def preview_then_post(admin_client, incident, data: dict[str, str]) -> tuple[str, str]:
+    """The email previewed from the update form, and the email of the update once posted with
+    the same form, at the same frozen moment."""
+    preview_url = f"/admin/notifications/notificationevent/preview/{incident.pk}/"
+    admin_url = "maintenance" if incident.is_maintenance else "incident"
+    with time_machine.travel(timezone.now(), tick=False):
+        previewed = email_text(admin_client.post(preview_url, data).content.decode())
+        posted = admin_client.post(f"/admin/incidents/{admin_url}/{incident.pk}/change/", data)
+        assert posted.status_code == 302
+        sent = email_text(admin_client.get(preview_url).content.decode())
+    return previewed, sent
+
+
+def test_the_preview_of_a_resolution_is_the_email_sent_when_another_incident_holds_a_component(
+    admin_client,
+):
+    api, web = make_component("API"), make_component("Web")
+    make_incident("Slow responses", components={api: "degraded_performance"})
+    errors = make_incident("Errors", components={api: "major_outage", web: "partial_outage"})
+
+    previewed, sent = preview_then_post(
+        admin_client, errors, {"status": "resolved", "body": "Errors fixed.", "impact": "major"}
+    )
+
+    assert previewed == sent
+    assert "API: Major outage -> Degraded performance" in previewed
+    assert "Web: Partial outage -> Operational" in previewed
+    assert "- API (Degraded performance)" in previewed
+    assert "Status: Resolved" in previewed
+
+
+def test_the_preview_of_an_update_adding_a_component_is_the_email_sent(admin_client):
+    api, web = make_component("API"), make_component("Web")
+    incident = make_incident("Errors", components={api: "major_outage"})
+
+    previewed, sent = preview_then_post(
+        admin_client,
+        incident,
+        {
+            "status": "identified",
+            "body": "The web app is affected too.",
+            "impact": "critical",
+            f"component_{web.pk}": "partial_outage",
+            "deliver_notifications": "on",
+        },
+    )
+
+    assert previewed == sent
+    assert "Web: Operational -> Partial outage" in previewed
+    assert "- Web (Partial outage)" in previewed and "- API (Major outage)" in previewed
+    assert "Impact: Critical" in previewed
+
+
+def test_the_preview_of_a_maintenance_start_is_the_email_sent(admin_client):
+    db = make_component("Database")
+    maintenance = make_maintenance(components=[db])
+
+    previewed, sent = preview_then_post(
+        admin_client, maintenance, {"status": "in_progress", "body": ""}
+    )
+
+    assert previewed == sent
+    assert "Database: Operational -> Under maintenance" in previewed
 
 
 def test_it_says_what_is_wrong_when_the_update_form_is_incomplete(admin_client):
