@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from statuspage.models import Component, ComponentStatus, ComponentStatusChange, UptimeDay
@@ -185,9 +186,20 @@ def _duration(seconds: float) -> str:
 
 @dataclass
 class UptimeBar:
+    """One component's bar: the window's days, of which most are quiet.
+
+    Only the days with time recorded in a non-operational status are kept as `DayBar`s
+    (`recorded`, by their index in `dates`); every other day from `tracked_from` on is a quiet
+    operational day, and every day before it has no data. `incidents` holds, by index too, the
+    links of the incidents that touched a day, filled in by the page that shows them.
+    """
+
     component: Component
-    days: list[DayBar]
+    dates: Sequence[dt.date]
+    tracked_from: int
+    recorded: dict[int, DayBar]
     uptime_percent: float | None
+    incidents: dict[int, list] = field(default_factory=dict)
 
     @property
     def uptime_display(self) -> str:
@@ -195,61 +207,86 @@ class UptimeBar:
             return "No data"
         return f"{self.uptime_percent:.2f} % uptime"
 
+    def day(self, index: int) -> DayBar:
+        """The day at `index`, quiet or not, with its incidents."""
+        day = self.recorded.get(index) or DayBar(self.dates[index], index >= self.tracked_from)
+        day.incidents = self.incidents.get(index, [])
+        return day
+
+    @property
+    def days(self) -> list[DayBar]:
+        return [self.day(index) for index in range(len(self.dates))]
+
+
+_UPTIME_COLUMNS = (
+    "component_id",
+    "date",
+    "major_outage_seconds",
+    "partial_outage_seconds",
+    "degraded_seconds",
+    "maintenance_seconds",
+)
+
 
 def uptime_bars(
     components: Iterable[Component],
-    rows: Iterable[UptimeDay],
+    rows: QuerySet[UptimeDay],
     *,
     days: int = 90,
     now: dt.datetime | None = None,
 ) -> dict[int, UptimeBar]:
     """Build the bars of `components` from their stored rollup rows plus their open stretch.
 
-    `rows` must hold the components' `UptimeDay` rows for the window (one query for all).
+    `rows` must select the components' `UptimeDay` rows for the window; they are read in one
+    query of plain tuples. A day is touched only when something was recorded on it, so the
+    cost follows the history, not the number of days shown.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     first_day = today - dt.timedelta(days=days - 1)
     window_start = day_start(first_day)
-    by_component: dict[int, dict[dt.date, UptimeDay]] = defaultdict(dict)
-    for row in rows:
-        by_component[row.component_id][row.date] = row
     dates = [first_day + dt.timedelta(days=offset) for offset in range(days)]
+
+    stored: dict[int, list[tuple[int, int, int, int, int]]] = defaultdict(list)
+    for component_id, date, major, partial, degraded, maintenance in rows.values_list(
+        *_UPTIME_COLUMNS
+    ):
+        index = (date - first_day).days
+        if 0 <= index < days and (major or partial or degraded or maintenance):
+            stored[component_id].append((index, major, partial, degraded, maintenance))
 
     bars: dict[int, UptimeBar] = {}
     for component in components:
-        tracked_from = max(_tracked_from(component), window_start)
-        tracked_first_day = timezone.localdate(tracked_from)
-        exists = tracked_from <= now
-        stored = by_component.get(component.pk, {})
-        day_bars = []
-        for day in dates:
-            day_row = stored.get(day)
-            tracked = exists and day >= tracked_first_day
-            if day_row is not None and tracked:
-                bar = DayBar(
-                    day,
-                    True,
-                    day_row.major_outage_seconds,
-                    day_row.partial_outage_seconds,
-                    day_row.degraded_seconds,
-                    day_row.maintenance_seconds,
-                )
-            else:
-                bar = DayBar(day, tracked)
-            day_bars.append(bar)
+        tracked_since = max(_tracked_from(component), window_start)
+        if tracked_since <= now:
+            tracked_from = (timezone.localdate(tracked_since) - first_day).days
+        else:
+            tracked_from = days
+        recorded: dict[int, DayBar] = {}
+        for index, major, partial, degraded, maintenance in stored.get(component.pk, ()):
+            if index >= tracked_from:
+                recorded[index] = DayBar(dates[index], True, major, partial, degraded, maintenance)
         column = _STATUS_FIELD.get(component.status)
         if column is not None:
-            open_from = max(component.status_changed_at, tracked_from)
-            index = {bar.date: bar for bar in day_bars}
+            open_from = max(component.status_changed_at, tracked_since)
             for day, seconds in split_by_day(open_from, now):
-                if day in index:
-                    setattr(index[day], column, getattr(index[day], column) + seconds)
-        existed = (now - tracked_from).total_seconds()
+                index = (day - first_day).days
+                if 0 <= index < days:
+                    bar = recorded.get(index)
+                    if bar is None:
+                        bar = recorded[index] = DayBar(dates[index], True)
+                    setattr(bar, column, getattr(bar, column) + seconds)
+        existed = (now - tracked_since).total_seconds()
         if existed <= 0:
             percent = None
         else:
-            down = sum(bar.downtime_seconds for bar in day_bars if not bar.is_quiet)
+            down = sum(bar.downtime_seconds for bar in recorded.values())
             percent = max(0.0, 100.0 * (1 - down / existed))
-        bars[component.pk] = UptimeBar(component=component, days=day_bars, uptime_percent=percent)
+        bars[component.pk] = UptimeBar(
+            component=component,
+            dates=dates,
+            tracked_from=tracked_from,
+            recorded=recorded,
+            uptime_percent=percent,
+        )
     return bars

@@ -21,12 +21,13 @@ NOW = dt.datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 WINDOW_SECONDS = (NOW - dt.datetime(2025, 4, 2, tzinfo=UTC)).total_seconds()
 
 # A day with incidents carries its popover; a day without any is compact, its text in title.
+# An operational day has no level class.
 _DAY = re.compile(
-    r'<li class="day level-(?P<level>\w+)" tabindex="0"><div class="day__tip">'
+    r'<li class="day(?: level-(?P<level>\w+))?" tabindex="0"><div class="day__tip">'
     r'<time class="day__date" datetime="(?P<date>[\d-]+)">[^<]*</time> '
     r'<span class="day__summary">(?P<summary>[^<]*)</span>(?P<rest>.*?)</div></li>'
-    r'|<li class="day level-(?P<plain_level>\w+)" tabindex="0" data-date="(?P<plain_date>[\d-]+)" '
-    r'title="[^"·]* · (?P<plain_summary>[^"]*)"></li>'
+    r'|<li class="day(?: level-(?P<plain_level>\w+))?" tabindex="0" '
+    r'data-date="(?P<plain_date>[\d-]+)" title="[^"·]* · (?P<plain_summary>[^"]*)"></li>'
 )
 
 
@@ -36,9 +37,9 @@ class Day(dict):
 
 def _day(match: re.Match) -> Day:
     if match["date"]:
-        return Day(level=match["level"], date=match["date"], summary=match["summary"],
-                   rest=match["rest"])  # fmt: skip
-    return Day(level=match["plain_level"], date=match["plain_date"],
+        return Day(level=match["level"] or "operational", date=match["date"],
+                   summary=match["summary"], rest=match["rest"])  # fmt: skip
+    return Day(level=match["plain_level"] or "operational", date=match["plain_date"],
                summary=match["plain_summary"], rest="")  # fmt: skip
 
 
@@ -208,5 +209,5 @@ def test_every_day_is_focusable_and_the_bar_is_labelled(client, api):
     html = home_page(client)
 
     section = component_section(html, api)
-    assert section.count('class="day level-') == section.count('tabindex="0"') == 90
+    assert section.count('<li class="day') == section.count('tabindex="0"') == 90
     assert 'aria-label="API, day by day over the past 90 days"' in section

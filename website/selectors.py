@@ -27,7 +27,7 @@ from incidents.models import (
 )
 from statuspage.models import Component, ComponentGroup, ComponentStatus, UptimeDay
 from statuspage.rollup import worst_component_status
-from statuspage.uptime import DayBar, UptimeBar, day_start, uptime_bars
+from statuspage.uptime import UptimeBar, day_start, uptime_bars
 from website.serializers import page_status
 
 UPTIME_DAYS = 90
@@ -268,8 +268,8 @@ def _home_incidents(
 def _attach_bar_incidents(
     bars: dict[int, UptimeBar], *, first_day: dt.date, now: dt.datetime
 ) -> None:
-    """Fill each bar day's `incidents` with the public incidents and maintenances that touched
-    the component that day, in one query of narrow rows."""
+    """Fill each bar's `incidents` with the public incidents and maintenances that touched the
+    component on each day, in one query of narrow rows."""
     if not bars:
         return
     window_start = day_start(first_day)
@@ -293,13 +293,9 @@ def _attach_bar_incidents(
         )
     )
     links: dict[str, IncidentLink] = {}
-    days_by_component: dict[int, dict[dt.date, DayBar]] = {
-        pk: {day.date: day for day in bar.days} for pk, bar in bars.items()
-    }
     # Hundreds of rows: resolve the URL pattern and the page's zone once, not per row.
     url_pattern = reverse("incident", kwargs={"public_id": "public-id"})
     zone = timezone.get_current_timezone()
-    one_day = dt.timedelta(days=1)
     for component_id, public_id, name, impact, kind, started_at, resolved_at in rows:
         link = links.get(public_id)
         if link is None:
@@ -309,14 +305,11 @@ def _attach_bar_incidents(
                 impact=impact,
                 is_maintenance=kind == Kind.MAINTENANCE,
             )
-        days = days_by_component[component_id]
-        day = max(started_at, window_start).astimezone(zone).date()
-        last = min(resolved_at or now, now).astimezone(zone).date()
-        while day <= last:
-            bar_day = days.get(day)
-            if bar_day is not None:
-                bar_day.incidents.append(link)
-            day += one_day
+        bar = bars[component_id]
+        first = (max(started_at, window_start).astimezone(zone).date() - first_day).days
+        last = (min(resolved_at or now, now).astimezone(zone).date() - first_day).days
+        for index in range(max(first, 0), min(last, len(bar.dates) - 1) + 1):
+            bar.incidents.setdefault(index, []).append(link)
 
 
 def _past_days(summaries: Iterable[IncidentSummary], *, today: dt.date) -> list[PastDay]:

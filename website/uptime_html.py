@@ -1,71 +1,110 @@
-"""The days of an uptime bar as HTML, built in Python: a large page prints thousands of days,
-too many for a template loop to stay fast.
+"""The uptime bars as HTML, built in Python: a large page prints thousands of days, too many
+for a template loop (or even a template include per bar) to stay fast.
 
 A day with incidents carries its popover (date, summary, links to the incidents). A day
 without any is printed compact, its date and summary in `title` (the browser's own tooltip
-without scripts; the page's script turns it into the same popover on hover, focus or tap),
-from one snippet per date, level and summary shared by every component on the page. A large
-page holds thousands of such days, so this halves its size and its number of elements.
+without scripts; the page's script turns it into the same popover on hover, focus or tap).
+Most days of most bars are quiet, and a quiet day reads the same in every bar of the page, so
+the bars of one page share one row of quiet days and one of days without data: a bar is that
+row with its few recorded or incident days put in place. An operational day carries no level
+class, the stylesheet's default, which keeps the bulk of the page small.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from statuspage.uptime import DayBar, UptimeBar
 
+if TYPE_CHECKING:
+    from website.selectors import IncidentLink
 
-def _date_texts(day: dt.date) -> tuple[str, str]:
-    return day.isoformat(), f"{day:%b} {day.day}, {day.year}"
+
+def _day_class(level: str) -> str:
+    return "day" if level == "operational" else f"day level-{level}"
 
 
-def _plain_day_html(day: DayBar, iso_date: str, label: str) -> str:
+def _compact_day_html(level: str, summary: str, iso_date: str, label: str) -> str:
     return (
-        f'<li class="day level-{day.level}" tabindex="0" data-date="{iso_date}" '
-        f'title="{label} · {escape(day.summary)}"></li>'
+        f'<li class="{_day_class(level)}" tabindex="0" data-date="{iso_date}" '
+        f'title="{label} · {escape(summary)}"></li>'
     )
 
 
-def _day_html(day: DayBar, iso_date: str, label: str) -> str:
-    incidents = ""
-    if day.incidents:
-        items = "".join(
-            f'<li class="tone-{escape(link.impact)}"><a href="{escape(link.url)}">'
-            f"{escape(link.name)}</a></li>"
-            for link in day.incidents
-        )
-        related = '<span class="visually-hidden">. Related:</span>'
-        incidents = f'{related}<ul class="day__incidents">{items}</ul>'
-    return (
-        f'<li class="day level-{day.level}" tabindex="0"><div class="day__tip">'
-        f'<time class="day__date" datetime="{iso_date}">{label}</time> '
-        f'<span class="day__summary">{escape(day.summary)}</span>{incidents}</div></li>'
-    )
+class _Window:
+    """The texts of a window's days, and its rows of quiet days and of days without data."""
+
+    def __init__(self, dates: Sequence[dt.date]) -> None:
+        self.iso_dates = [day.isoformat() for day in dates]
+        self.labels = [f"{day:%b} {day.day}, {day.year}" for day in dates]
+        pairs = list(zip(self.iso_dates, self.labels, strict=True))
+        quiet, no_data = DayBar(dates[0], True), DayBar(dates[0], False)
+        self.quiet = [_compact_day_html(quiet.level, quiet.summary, *pair) for pair in pairs]
+        self.no_data = [_compact_day_html(no_data.level, no_data.summary, *pair) for pair in pairs]
 
 
-class UptimeDaysRenderer:
-    """Renders the bars of one page, sharing the snippets of plain days between them."""
+class UptimeBarRenderer:
+    """Renders the bars of one page, sharing the window's rows and the incident links."""
 
     def __init__(self) -> None:
-        self._dates: dict[dt.date, tuple[str, str]] = {}
-        self._plain: dict[tuple[dt.date, str, str], str] = {}
+        self._windows: dict[tuple[dt.date, int], _Window] = {}
+        self._links: dict[IncidentLink, str] = {}
 
     def render(self, bar: UptimeBar) -> SafeString:
-        parts = []
-        for day in bar.days:
-            texts = self._dates.get(day.date)
-            if texts is None:
-                texts = self._dates[day.date] = _date_texts(day.date)
-            if day.incidents:
-                parts.append(_day_html(day, *texts))
-                continue
-            level, summary = day.level, day.summary
-            key = (day.date, level, summary)
-            html = self._plain.get(key)
-            if html is None:
-                html = self._plain[key] = _plain_day_html(day, *texts)
-            parts.append(html)
-        return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+        """The whole bar: its days, labelled with the component's name, and its legend."""
+        count = len(bar.dates)
+        return mark_safe(  # noqa: S308 - every text below is escaped
+            f'<div class="uptime"><ol class="uptime__days" aria-label="'
+            f'{escape(bar.component.name)}, day by day over the past {count} days">'
+            f"{self.render_days(bar)}</ol>"
+            f'<p class="uptime__legend"><span class="uptime__edge" aria-hidden="true">'
+            f'<span class="uptime__from-long">{count} days ago</span>'
+            f'<span class="uptime__from-short">30 days ago</span></span>'
+            f'<span class="uptime__percent">{bar.uptime_display}</span>'
+            f'<span class="uptime__edge" aria-hidden="true">Today</span></p></div>'
+        )
+
+    def render_days(self, bar: UptimeBar) -> str:
+        """The bar's <li> days, oldest first."""
+        window = self._window(bar.dates)
+        cut = bar.tracked_from
+        parts = window.no_data[:cut] + window.quiet[cut:]
+        for index in bar.recorded.keys() | bar.incidents.keys():
+            parts[index] = self._day_html(
+                bar.day(index), window.iso_dates[index], window.labels[index]
+            )
+        return "".join(parts)
+
+    def _window(self, dates: Sequence[dt.date]) -> _Window:
+        key = (dates[0], len(dates))
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _Window(dates)
+        return window
+
+    def _day_html(self, day: DayBar, iso_date: str, label: str) -> str:
+        level, summary = day.level, day.summary
+        if not day.incidents:
+            return _compact_day_html(level, summary, iso_date, label)
+        items = "".join(self._link_html(link) for link in day.incidents)
+        return (
+            f'<li class="{_day_class(level)}" tabindex="0"><div class="day__tip">'
+            f'<time class="day__date" datetime="{iso_date}">{label}</time> '
+            f'<span class="day__summary">{escape(summary)}</span>'
+            f'<span class="visually-hidden">. Related:</span>'
+            f'<ul class="day__incidents">{items}</ul></div></li>'
+        )
+
+    def _link_html(self, link: IncidentLink) -> str:
+        html = self._links.get(link)
+        if html is None:
+            html = self._links[link] = (
+                f'<li class="tone-{escape(link.impact)}"><a href="{escape(link.url)}">'
+                f"{escape(link.name)}</a></li>"
+            )
+        return html

@@ -57,12 +57,20 @@ _ICON_GLYPHS = {
 _CLOCK_GLYPH = "M8 4.6V8l2.4 1.6"
 
 
-@register.simple_tag
-def status_icon(tone: str) -> SafeString:
-    """The round status icon for a component status or an impact (a clock for maintenance)."""
-    glyph = _ICON_GLYPHS.get(tone, _CLOCK_GLYPH)
+def _icon(glyph: str) -> SafeString:
     return format_html(
         '<svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" '
         'focusable="false"><circle cx="8" cy="8" r="8"/><path class="icon__glyph" d="{}"/></svg>',
         glyph,
     )
+
+
+# A page prints an icon per component: each is built once.
+_ICONS = {tone: _icon(glyph) for tone, glyph in _ICON_GLYPHS.items()}
+_CLOCK_ICON = _icon(_CLOCK_GLYPH)
+
+
+@register.simple_tag
+def status_icon(tone: str) -> SafeString:
+    """The round status icon for a component status or an impact (a clock for maintenance)."""
+    return _ICONS.get(tone, _CLOCK_ICON)

@@ -6,17 +6,17 @@ from django import template
 from django.utils.safestring import SafeString
 
 from statuspage.uptime import UptimeBar
-from website.uptime_html import UptimeDaysRenderer
+from website.uptime_html import UptimeBarRenderer
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def uptime_days(context: template.Context, bar: UptimeBar) -> SafeString:
-    """The <li> days of an uptime bar. The bars of one page share one renderer (and so the
-    snippets of their plain days), kept in the page's outermost context."""
-    renderer = context.get("uptime_days_renderer")
+def uptime_bar(context: template.Context, bar: UptimeBar) -> SafeString:
+    """An uptime bar with its legend. The bars of one page share one renderer (and so the
+    snippets of their quiet days), kept in the page's outermost context."""
+    renderer = context.get("uptime_bar_renderer")
     if renderer is None:
-        renderer = UptimeDaysRenderer()
-        context.dicts[0]["uptime_days_renderer"] = renderer
+        renderer = UptimeBarRenderer()
+        context.dicts[0]["uptime_bar_renderer"] = renderer
     return renderer.render(bar)
