@@ -3,11 +3,15 @@
 from celery import shared_task
 
 from checker import rollups, services
+from statuspage.models import HeartbeatKind
+from statuspage.services import heartbeat_record
 
 
 @shared_task(name="checker.run_due_checks", ignore_result=True)
 def run_due_checks() -> int:
-    return services.checks_run_due()
+    probed = services.checks_run_due()
+    heartbeat_record(kind=HeartbeatKind.CHECKER)
+    return probed
 
 
 @shared_task(name="checker.roll_up_results", ignore_result=True)
