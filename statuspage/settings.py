@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "notifications",
     "checker",
     "website",
+    "health",
 ]
 
 MIDDLEWARE = [
@@ -284,4 +285,36 @@ CELERY_BEAT_SCHEDULE |= {
     },
     "checker-roll-up-results": {"task": "checker.roll_up_results", "schedule": 600.0},
     "checker-prune-results": {"task": "checker.prune_results", "schedule": 3600.0},
+}
+
+# Health and metrics (see README) ---------------------------------------------------------------
+# Seconds between the heartbeat tasks beat sends to each queue.
+HEALTH_HEARTBEAT_SECONDS = env_int("HEALTH_HEARTBEAT_SECONDS", 30, minimum=1, maximum=3600)
+# Seconds after which a worker's or the checker's heartbeat is stale: /health says "degraded".
+# Longer than the beats it watches, or it would always be stale.
+HEALTH_STALE_SECONDS = env_int(
+    "HEALTH_STALE_SECONDS",
+    180,
+    minimum=max(HEALTH_HEARTBEAT_SECONDS, CHECKER_TICK_SECONDS) + 1,
+    maximum=7 * 86400,
+)
+# Milliseconds /health waits for the database, the cache and the broker before calling one down.
+HEALTH_TIMEOUT_MS = env_int("HEALTH_TIMEOUT_MS", 1000, minimum=100, maximum=30_000)
+# /metrics answers scrapers that send "Authorization: Bearer <METRICS_TOKEN>"; without a token it
+# is off (404) unless METRICS_PUBLIC is true.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long")
+
+CELERY_BEAT_SCHEDULE |= {
+    # One per queue, so each queue shows it has a worker; a beat that waited in its queue longer
+    # than a heartbeat may be old is dropped.
+    f"health-worker-heartbeat-{queue.name}": {
+        "task": "health.record_worker_heartbeat",
+        "schedule": float(HEALTH_HEARTBEAT_SECONDS),
+        "args": (queue.name,),
+        "options": {"queue": queue.name, "expires": HEALTH_STALE_SECONDS},
+    }
+    for queue in CELERY_TASK_QUEUES
 }

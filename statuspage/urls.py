@@ -10,5 +10,6 @@ urlpatterns = [
     path("subscriptions/", include("notifications.urls")),
     path("", include("website.feed_urls")),
     path("", include("checker.urls")),
+    path("", include("health.urls")),
     path("", include("website.site_urls")),
 ]

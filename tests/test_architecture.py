@@ -3,6 +3,8 @@
     statuspage  <-  incidents  <-  website
          ^              ^            ^
          +---- notifications, checker ----+   (never each other)
+                          ^
+                        health   (reads them all; nothing imports it)
 
 The project package (`statuspage`) names the other apps only as dotted strings in its settings,
 root URLconf and Celery app, which assemble the project; none of its modules imports them.
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("statuspage", "incidents", "website", "notifications", "checker")
+APPS = ("statuspage", "incidents", "website", "notifications", "checker", "health")
 
 # What each app may import, besides itself.
 ALLOWED: dict[str, set[str]] = {
@@ -25,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "website": {"statuspage", "incidents"},
     "notifications": {"statuspage", "incidents", "website"},
     "checker": {"statuspage", "incidents", "website"},
+    "health": {"statuspage", "incidents", "website", "notifications", "checker"},
 }
 
 

@@ -1,0 +1,252 @@
+"""What /health reports: a probe of each backend, the background processes' heartbeats, and one
+overall status.
+
+The page can serve as long as its database and its cache answer, so those two are critical:
+either one down makes the status "down" (HTTP 503). The rest (the broker, the workers, the
+checker) the page can do without for a while: trouble there makes the status "degraded" and the
+answer stays 200, so a load balancer never takes out a page that still serves because a
+background process stalled.
+
+Each probe runs in a thread of its own and the report waits for them at most HEALTH_TIMEOUT_MS,
+so a backend that hangs makes its probe "down" instead of holding the request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import kombu
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from statuspage.models import Heartbeat, HeartbeatKind
+from statuspage.version import public_version
+
+logger = logging.getLogger(__name__)
+
+OK, DEGRADED, DOWN = "ok", "degraded", "down"
+STALE, MISSING, UNKNOWN = "stale", "missing", "unknown"
+
+HeartbeatRows = list[tuple[str, str, dt.datetime]]
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    value: Any = None
+    error: Exception | None = None
+    seconds: float = 0.0
+    timed_out: bool = False
+
+
+def run_side_by_side(
+    probes: dict[str, Callable[[], Any]], *, timeout: float
+) -> dict[str, ProbeOutcome]:
+    """Run the probes at once, each in a thread of its own, and wait at most `timeout` seconds.
+
+    A probe still running then is reported as timed out and left to finish on its own: its
+    thread is a daemon, and the probes close what they open.
+    """
+    outcomes: dict[str, ProbeOutcome] = {}
+
+    def run(name: str, probe: Callable[[], Any]) -> None:
+        started = time.monotonic()
+        try:
+            value = probe()
+        except Exception as error:
+            outcomes[name] = ProbeOutcome(error=error, seconds=time.monotonic() - started)
+        else:
+            outcomes[name] = ProbeOutcome(value=value, seconds=time.monotonic() - started)
+
+    threads = [
+        threading.Thread(target=run, args=(name, probe), name=f"health-{name}", daemon=True)
+        for name, probe in probes.items()
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    finished = dict(outcomes)
+    late = ProbeOutcome(seconds=timeout, timed_out=True)
+    return {name: finished.get(name, late) for name in probes}
+
+
+def probe_database() -> HeartbeatRows:
+    """One round trip on a connection of this thread, then the heartbeats."""
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # The server gives up too, instead of working on for a probe nobody waits for.
+                cursor.execute(f"SET statement_timeout = {int(settings.HEALTH_TIMEOUT_MS)}")
+            cursor.execute("SELECT 1")
+        return list(Heartbeat.objects.values_list("kind", "name", "last_seen_at"))
+    finally:
+        connection.close()
+
+
+def probe_cache() -> int:
+    """Store a value and read it back; returns the public version, which lives in the cache."""
+    # A key of its own, so probes of several processes at once cannot read each other's value.
+    key, value = f"health:probe:{uuid.uuid4().hex}", uuid.uuid4().hex
+    cache.set(key, value, timeout=60)
+    try:
+        if cache.get(key) != value:
+            raise RuntimeError("the cache did not return what was just stored in it")
+    finally:
+        cache.delete(key)
+    return public_version()
+
+
+def probe_broker() -> None:
+    """Open a connection to the broker Celery publishes to (for Redis, that includes a PING)."""
+    url = settings.CELERY_BROKER_URL
+    options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {})
+    if url.startswith("filesystem://"):
+        # The file broker has no server: it works as long as its folders take new files.
+        for key in ("data_folder_in", "data_folder_out"):
+            folder = options.get(key, ".")
+            if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
+                raise OSError(f"the broker folder {key} is missing or not writable")
+        return
+    seconds = settings.HEALTH_TIMEOUT_MS / 1000
+    # A broker that accepts the connection and then says nothing must not hold the thread for
+    # ever either.
+    options.setdefault("socket_timeout", seconds)
+    options.setdefault("socket_connect_timeout", seconds)
+    with kombu.Connection(url, connect_timeout=seconds, transport_options=options) as broker:
+        broker.ensure_connection(max_retries=0)
+
+
+def read_publication() -> dict[str, Any] | None:
+    """The live publication of the site as files (its age, how long it took), from the
+    publishing system; None where there is none."""
+    try:
+        from website import publishing
+    except ImportError:
+        return None
+    status = getattr(publishing, "publication_status", None)
+    return status() if callable(status) else None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    status: str
+    checks: dict[str, dict[str, Any]]
+
+    @property
+    def http_status(self) -> int:
+        return 503 if self.status == DOWN else 200
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": self.status, "checks": self.checks}
+
+
+def _probe_result(outcome: ProbeOutcome, *, name: str, critical: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "status": OK,
+        "critical": critical,
+        "duration_ms": round(outcome.seconds * 1000, 1),
+    }
+    if outcome.timed_out:
+        result |= {"status": DOWN, "error": f"no answer within {settings.HEALTH_TIMEOUT_MS} ms"}
+    elif outcome.error is not None:
+        # The details (addresses, names) go to the log, not to an unauthenticated page.
+        logger.warning("health: the %s probe failed: %r", name, outcome.error)
+        result |= {"status": DOWN, "error": type(outcome.error).__name__}
+    return result
+
+
+def _age(seen: dt.datetime | None, now: dt.datetime) -> float | None:
+    return None if seen is None else round(max(0.0, (now - seen).total_seconds()), 1)
+
+
+def _beat(seen: dt.datetime | None, now: dt.datetime) -> dict[str, Any]:
+    age = _age(seen, now)
+    if age is None:
+        return {"status": MISSING, "age_seconds": None}
+    return {"status": STALE if age > settings.HEALTH_STALE_SECONDS else OK, "age_seconds": age}
+
+
+def _heartbeat_checks(rows: HeartbeatRows | None, now: dt.datetime) -> dict[str, dict[str, Any]]:
+    """The workers (one beat per queue) and the checker's tick; unknown without the database."""
+    if rows is None:
+        unknown = {"status": UNKNOWN, "critical": False}
+        return {"workers": dict(unknown), "checker": dict(unknown)}
+    seen = {(kind, name): at for kind, name, at in rows}
+    queues = {
+        queue.name: _beat(seen.get((HeartbeatKind.WORKER, queue.name)), now)
+        for queue in settings.CELERY_TASK_QUEUES
+    }
+    workers_ok = all(queue["status"] == OK for queue in queues.values())
+    checker = _beat(seen.get((HeartbeatKind.CHECKER, "")), now)
+    return {
+        "workers": {"status": OK if workers_ok else STALE, "critical": False, "queues": queues},
+        "checker": {**checker, "critical": False},
+    }
+
+
+def _public_version_check(version: int | None, now: dt.datetime) -> dict[str, Any]:
+    """How long ago something public last changed. Information only: a page where nothing
+    happened for a week is fine."""
+    if version is None:
+        return {"status": UNKNOWN, "critical": False, "age_seconds": None}
+    changed_at = dt.datetime.fromtimestamp(version / 1e9, tz=dt.UTC)
+    return {"status": OK, "critical": False, "age_seconds": _age(changed_at, now)}
+
+
+def _publication_check(outcome: ProbeOutcome) -> dict[str, Any] | None:
+    """The published copy's age, for information: the publisher redoes it on every change."""
+    if outcome.timed_out or outcome.error is not None:
+        return _probe_result(outcome, name="publication", critical=False)
+    if outcome.value is None:
+        return None
+    return {
+        "status": OK,
+        "critical": False,
+        "age_seconds": round(outcome.value["age_seconds"], 1),
+        "duration_seconds": round(outcome.value["duration_seconds"], 3),
+    }
+
+
+def overall_status(checks: dict[str, dict[str, Any]]) -> str:
+    if any(check["critical"] and check["status"] != OK for check in checks.values()):
+        return DOWN
+    if any(check["status"] != OK for check in checks.values()):
+        return DEGRADED
+    return OK
+
+
+def health_report() -> HealthReport:
+    outcomes = run_side_by_side(
+        {
+            "database": probe_database,
+            "cache": probe_cache,
+            "broker": probe_broker,
+            "publication": read_publication,
+        },
+        timeout=settings.HEALTH_TIMEOUT_MS / 1000,
+    )
+    now = timezone.now()
+    checks = {
+        "database": _probe_result(outcomes["database"], name="database", critical=True),
+        "cache": _probe_result(outcomes["cache"], name="cache", critical=True),
+        "broker": _probe_result(outcomes["broker"], name="broker", critical=False),
+    }
+    heartbeats = outcomes["database"].value if checks["database"]["status"] == OK else None
+    checks |= _heartbeat_checks(heartbeats, now)
+    version = outcomes["cache"].value if checks["cache"]["status"] == OK else None
+    checks["public_version"] = _public_version_check(version, now)
+    publication = _publication_check(outcomes["publication"])
+    if publication is not None:
+        checks["publication"] = publication
+    return HealthReport(status=overall_status(checks), checks=checks)

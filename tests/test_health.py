@@ -1,0 +1,419 @@
+"""/health, /health/live and /metrics against real backends: a database, cache or broker is made
+unreachable by pointing it at a closed or silent port on 127.0.0.1 or a missing folder, never by
+replacing our code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+
+import pytest
+import time_machine
+from django.db import connections
+from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
+
+from checker.models import CheckState
+from checker.tasks import run_due_checks
+from health.tasks import record_worker_heartbeat
+from notifications.models import Delivery, DeliveryStatus
+from statuspage.models import Heartbeat, HeartbeatKind
+from statuspage.services import heartbeat_record
+from tests.checker.factories import make_check
+from tests.checker.servers import closed_port, silent_port
+from tests.factories import make_component, make_incident, make_maintenance
+from tests.notifications.factories import make_subscriber
+from tests.notifications.outbox import fan_out_pending
+
+pytest_plugins = ["tests.notifications.plugin"]
+
+TOKEN = "a-long-enough-metrics-token"
+QUEUES = ("celery", "notifications", "checks")
+
+
+def beat_everything(at: dt.datetime | None = None) -> None:
+    for queue in QUEUES:
+        heartbeat_record(kind=HeartbeatKind.WORKER, name=queue, at=at)
+    heartbeat_record(kind=HeartbeatKind.CHECKER, at=at)
+
+
+def samples(response) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    families = text_string_to_metric_families(response.content.decode())
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in families
+        for sample in family.samples
+    }
+
+
+@pytest.fixture
+def unreachable_database(tmp_path, monkeypatch) -> Iterator[None]:
+    """New connections to the default database fail, as when its server is down; the test's own
+    connection (already open) keeps working."""
+    settings_dict = connections["default"].settings_dict
+    if connections["default"].vendor == "postgresql":
+        with closed_port() as port:
+            monkeypatch.setitem(settings_dict, "HOST", "127.0.0.1")
+            monkeypatch.setitem(settings_dict, "PORT", str(port))
+            yield
+    else:
+        monkeypatch.setitem(settings_dict, "NAME", str(tmp_path / "missing" / "db.sqlite3"))
+        yield
+
+
+# /health ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_200_ok_when_every_backend_answers_and_every_beat_is_fresh(client):
+    beat_everything()
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    checks = body["checks"]
+    for name in ("database", "cache", "broker", "workers", "checker", "public_version"):
+        assert checks[name]["status"] == "ok", name
+    assert checks["database"]["critical"] and checks["cache"]["critical"]
+    assert not checks["broker"]["critical"]
+    assert set(checks["workers"]["queues"]) == set(QUEUES)
+    assert checks["checker"]["age_seconds"] < 5
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_worker_heartbeat_degrades_the_status_but_keeps_200(client, settings):
+    beat_everything()
+    late = timezone.now() - dt.timedelta(seconds=settings.HEALTH_STALE_SECONDS + 30)
+    heartbeat_record(kind=HeartbeatKind.WORKER, name="notifications", at=late)
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    workers = body["checks"]["workers"]
+    assert workers["status"] == "stale"
+    assert workers["queues"]["notifications"]["status"] == "stale"
+    assert workers["queues"]["notifications"]["age_seconds"] >= settings.HEALTH_STALE_SECONDS + 30
+    assert workers["queues"]["celery"]["status"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_checker_tick_degrades_the_status(client, settings):
+    beat_everything()
+    heartbeat_record(
+        kind=HeartbeatKind.CHECKER,
+        at=timezone.now() - dt.timedelta(seconds=settings.HEALTH_STALE_SECONDS + 1),
+    )
+
+    body = client.get("/health").json()
+
+    assert body["status"] == "degraded"
+    assert body["checks"]["checker"]["status"] == "stale"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_before_any_heartbeat_the_page_is_degraded_not_down(client):
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    checker = body["checks"]["checker"]
+    assert checker == {"status": "missing", "age_seconds": None, "critical": False}
+    assert {q["status"] for q in body["checks"]["workers"]["queues"].values()} == {"missing"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_503_down_when_the_database_cannot_be_reached(client, unreachable_database):
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"]["database"]["status"] == "down"
+    assert body["checks"]["database"]["error"] == "OperationalError"
+    # Without the database nothing is known of the heartbeats.
+    assert body["checks"]["workers"]["status"] == "unknown"
+    assert body["checks"]["cache"]["status"] == "ok"
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_it_answers_503_down_when_the_cache_cannot_be_reached(client, settings):
+    with closed_port() as port:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/0",
+            }
+        }
+        response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"]["cache"]["status"] == "down"
+    assert body["checks"]["public_version"]["status"] == "unknown"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_broker_degrades_the_status_within_the_timeout(client, settings):
+    beat_everything()
+    with closed_port() as port:
+        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
+        started = time.monotonic()
+        response = client.get("/health")
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"]["status"] == "down"
+    assert elapsed < settings.HEALTH_TIMEOUT_MS / 1000 + 0.5
+
+
+@pytest.mark.django_db
+def test_a_broker_that_never_answers_is_down_once_the_timeout_has_passed(client, settings):
+    settings.HEALTH_TIMEOUT_MS = 300
+    with silent_port() as port:
+        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
+        started = time.monotonic()
+        body = client.get("/health").json()
+        elapsed = time.monotonic() - started
+
+    assert body["checks"]["broker"]["status"] == "down"
+    assert 0.3 <= elapsed < 0.8
+
+
+@pytest.mark.django_db
+def test_a_missing_broker_folder_is_reported(client, settings, tmp_path):
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(tmp_path / "gone"),
+        "data_folder_out": str(tmp_path / "gone"),
+    }
+
+    body = client.get("/health").json()
+
+    assert body["checks"]["broker"] == {
+        "status": "down",
+        "critical": False,
+        "duration_ms": body["checks"]["broker"]["duration_ms"],
+        "error": "OSError",
+    }
+
+
+@pytest.mark.django_db
+def test_the_answer_names_the_failure_but_not_its_details(client, settings):
+    with closed_port() as port:
+        settings.CELERY_BROKER_URL = f"redis://user:secret@127.0.0.1:{port}/0"
+        response = client.get("/health")
+
+    assert "secret" not in response.content.decode()
+    assert str(port) not in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_public_version_age_tells_how_long_ago_something_public_changed(client):
+    changed_at = timezone.now()
+    with time_machine.travel(changed_at, tick=False):
+        make_incident(components={make_component(): "major_outage"})
+
+    with time_machine.travel(changed_at + dt.timedelta(minutes=5), tick=False):
+        check = client.get("/health").json()["checks"]["public_version"]
+
+    assert check["status"] == "ok"
+    assert check["age_seconds"] == 300.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_liveness_answers_without_asking_any_backend(client, unreachable_database):
+    response = client.get("/health/live")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_health_takes_no_writes(client):
+    assert client.post("/health").status_code == 405
+
+
+# Heartbeats ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_heartbeat_moves_its_one_row_forward():
+    first = timezone.now() - dt.timedelta(minutes=5)
+    heartbeat_record(kind=HeartbeatKind.WORKER, name="celery", at=first)
+    heartbeat_record(kind=HeartbeatKind.WORKER, name="celery")
+    heartbeat_record(kind=HeartbeatKind.WORKER, name="notifications")
+
+    rows = {row.name: row.last_seen_at for row in Heartbeat.objects.filter(kind="worker")}
+    assert set(rows) == {"celery", "notifications"}
+    assert rows["celery"] > first + dt.timedelta(minutes=4)
+
+
+@pytest.mark.django_db
+def test_the_worker_heartbeat_task_records_its_queue():
+    record_worker_heartbeat("notifications")
+
+    assert Heartbeat.objects.get(kind=HeartbeatKind.WORKER).name == "notifications"
+
+
+@pytest.mark.django_db
+def test_each_checker_tick_records_a_heartbeat():
+    before = timezone.now()
+    run_due_checks()
+
+    assert Heartbeat.objects.get(kind=HeartbeatKind.CHECKER).last_seen_at >= before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_beat_keeps_its_queues_heartbeats_fresh(start_worker, client, settings):
+    settings.METRICS_PUBLIC = True
+    # The test worker consumes these two queues, and beat sends a heartbeat every second.
+    start_worker(smtp_port=9, beat=True, HEALTH_HEARTBEAT_SECONDS="1")
+
+    def seen() -> dict[str, dt.datetime]:
+        return dict(Heartbeat.objects.filter(kind="worker").values_list("name", "last_seen_at"))
+
+    deadline = time.monotonic() + 30
+    while set(seen()) != {"celery", "notifications"}:
+        assert time.monotonic() < deadline, f"no heartbeat of both queues in 30 s: {seen()}"
+        time.sleep(0.2)
+    first = seen()
+    while seen()["celery"] == first["celery"]:
+        assert time.monotonic() < deadline, "the celery queue's heartbeat did not move on"
+        time.sleep(0.2)
+
+    found = samples(client.get("/metrics"))
+    for queue in ("celery", "notifications"):
+        age = found[("statuspage_heartbeat_age_seconds", (("kind", "worker"), ("name", queue)))]
+        assert age < 5
+
+
+def test_beat_sends_a_heartbeat_to_every_queue(settings):
+    sent_to = {
+        entry["options"]["queue"]: entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "health.record_worker_heartbeat"
+    }
+
+    assert set(sent_to) == {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    for queue, entry in sent_to.items():
+        assert entry["args"] == (queue,)
+        assert entry["schedule"] == settings.HEALTH_HEARTBEAT_SECONDS
+
+
+# /metrics --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_metrics_are_off_without_a_token(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_PUBLIC = False
+
+    assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.django_db
+def test_metrics_refuse_a_missing_or_wrong_token(client, settings):
+    settings.METRICS_TOKEN = TOKEN
+
+    missing = client.get("/metrics")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer not-the-token"})
+    basic = client.get("/metrics", headers={"Authorization": f"Basic {TOKEN}"})
+
+    assert missing.status_code == wrong.status_code == basic.status_code == 401
+    assert missing["WWW-Authenticate"].startswith("Bearer")
+    assert b"statuspage_" not in wrong.content
+
+
+@pytest.mark.django_db
+def test_a_token_is_required_even_when_metrics_are_public(client, settings):
+    settings.METRICS_TOKEN = TOKEN
+    settings.METRICS_PUBLIC = True
+
+    assert client.get("/metrics").status_code == 401
+
+
+@pytest.mark.django_db
+def test_metrics_can_be_made_public_without_a_token(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_PUBLIC = True
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert ("statuspage_incidents_open", ()) in samples(response)
+
+
+@pytest.mark.django_db
+def test_metrics_report_components_incidents_deliveries_and_heartbeats(client, settings):
+    settings.METRICS_TOKEN = TOKEN
+    api, web = make_component("API"), make_component("Web")
+    for number in range(3):
+        make_subscriber(f"person{number}@example.com")
+    make_incident("Elevated API errors", components={api: "major_outage"})
+    make_maintenance("Database upgrade", starts_in=dt.timedelta(days=1))
+    fan_out_pending()
+    Delivery.objects.filter(pk=Delivery.objects.order_by("pk")[0].pk).update(
+        status=DeliveryStatus.FAILED
+    )
+    heartbeat_record(
+        kind=HeartbeatKind.WORKER,
+        name="celery",
+        at=timezone.now() - dt.timedelta(seconds=90),
+    )
+
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    found = samples(response)
+
+    def status_of(component, status: str) -> float:
+        labels = (
+            ("component", component.name),
+            ("component_id", component.public_id),
+            ("status", status),
+        )
+        return found[("statuspage_component_status", labels)]
+
+    assert status_of(api, "major_outage") == 1.0
+    assert status_of(api, "operational") == 0.0
+    assert status_of(web, "operational") == 1.0
+    assert found[("statuspage_incidents_open", ())] == 1.0
+    assert found[("statuspage_maintenances_in_progress", ())] == 0.0
+    # Two events (the incident, the maintenance) for three subscribers; one failed.
+    assert found[("statuspage_deliveries", (("state", "pending"),))] == 5.0
+    assert found[("statuspage_deliveries", (("state", "failed"),))] == 1.0
+    assert found[("statuspage_deliveries", (("state", "sent"),))] == 0.0
+    age = found[("statuspage_heartbeat_age_seconds", (("kind", "worker"), ("name", "celery")))]
+    assert 90 <= age < 120
+    assert found[("statuspage_checker_lag_seconds", ())] == 0.0
+    assert 0 <= found[("statuspage_public_version_age_seconds", ())] < 60
+
+
+@pytest.mark.django_db
+def test_checker_lag_is_how_late_the_oldest_due_active_check_is(client, settings):
+    settings.METRICS_PUBLIC = True
+    now = timezone.now()
+    schedule = {
+        make_check(): now - dt.timedelta(minutes=2),
+        make_check(is_active=False): now - dt.timedelta(hours=5),
+        make_check(): now + dt.timedelta(hours=1),
+    }
+    for check, next_run_at in schedule.items():
+        CheckState.objects.filter(owner=check).update(next_run_at=next_run_at)
+
+    lag = samples(client.get("/metrics"))[("statuspage_checker_lag_seconds", ())]
+
+    assert 120 <= lag < 150
