@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString
 
 from incidents import services
 from incidents.forms import (
+    INCIDENT_IMPACTS,
     IncidentBackfillForm,
     IncidentEditForm,
     IncidentOpenForm,
@@ -43,7 +44,6 @@ from incidents.forms import (
 )
 from incidents.models import (
     CLOSED_STATUSES,
-    Impact,
     Incident,
     IncidentStatus,
     IncidentTemplate,
@@ -241,9 +241,7 @@ class IncidentAdmin(IncidentAdminBase):
             "status",
             [(v, label) for v, label in IncidentStatus.choices],
         ),
-        _choice_filter(
-            "impact", "impact", [(v, label) for v, label in Impact.choices if v != "maintenance"]
-        ),
+        _choice_filter("impact", "impact", INCIDENT_IMPACTS),
         "is_draft",
         "backfilled",
         ("started_at", admin.DateFieldListFilter),
@@ -642,7 +640,7 @@ class IncidentTemplateAdmin(admin.ModelAdmin):
                 if v not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
             ]
         if db_field.name == "impact":
-            kwargs["choices"] = [(v, label) for v, label in Impact.choices if v != "maintenance"]
+            kwargs["choices"] = INCIDENT_IMPACTS
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     @admin.display(description="")

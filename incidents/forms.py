@@ -360,11 +360,23 @@ class MaintenanceUpdateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.maintenance = maintenance
         offered = {
-            MaintenanceStatus.SCHEDULED: ["scheduled", "in_progress", "completed"],
-            MaintenanceStatus.IN_PROGRESS: ["in_progress", "verifying", "completed"],
-            MaintenanceStatus.VERIFYING: ["in_progress", "verifying", "completed"],
-            MaintenanceStatus.COMPLETED: ["completed"],
-        }.get(maintenance.status, [v for v, _ in MaintenanceStatus.choices])
+            MaintenanceStatus.SCHEDULED: [
+                MaintenanceStatus.SCHEDULED,
+                MaintenanceStatus.IN_PROGRESS,
+                MaintenanceStatus.COMPLETED,
+            ],
+            MaintenanceStatus.IN_PROGRESS: [
+                MaintenanceStatus.IN_PROGRESS,
+                MaintenanceStatus.VERIFYING,
+                MaintenanceStatus.COMPLETED,
+            ],
+            MaintenanceStatus.VERIFYING: [
+                MaintenanceStatus.IN_PROGRESS,
+                MaintenanceStatus.VERIFYING,
+                MaintenanceStatus.COMPLETED,
+            ],
+            MaintenanceStatus.COMPLETED: [MaintenanceStatus.COMPLETED],
+        }.get(maintenance.status, list(MaintenanceStatus))
         self.fields["status"].choices = [
             (v, label) for v, label in MaintenanceStatus.choices if v in offered
         ]

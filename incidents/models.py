@@ -41,9 +41,17 @@ class Impact(models.TextChoices):
 INCIDENT_STATUSES = [v for v, _ in IncidentStatus.choices]
 MAINTENANCE_STATUSES = [v for v, _ in MaintenanceStatus.choices]
 ALL_STATUSES = INCIDENT_STATUSES + MAINTENANCE_STATUSES
-UNRESOLVED_INCIDENT_STATUSES = ["investigating", "identified", "monitoring"]
-ACTIVE_MAINTENANCE_STATUSES = ["in_progress", "verifying"]
-CLOSED_STATUSES = ["resolved", "postmortem", "completed"]
+UNRESOLVED_INCIDENT_STATUSES = [
+    IncidentStatus.INVESTIGATING,
+    IncidentStatus.IDENTIFIED,
+    IncidentStatus.MONITORING,
+]
+ACTIVE_MAINTENANCE_STATUSES = [MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING]
+CLOSED_STATUSES = [
+    IncidentStatus.RESOLVED,
+    IncidentStatus.POSTMORTEM,
+    MaintenanceStatus.COMPLETED,
+]
 STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
 
 
@@ -149,7 +157,8 @@ class Incident(models.Model):
                 name="incident_resolved_after_start",
             ),
             models.CheckConstraint(
-                condition=~Q(status="postmortem") | Q(postmortem_published_at__isnull=False),
+                condition=~Q(status=IncidentStatus.POSTMORTEM)
+                | Q(postmortem_published_at__isnull=False),
                 name="incident_postmortem_status_needs_publication",
             ),
             models.CheckConstraint(
@@ -342,14 +351,14 @@ class OutboxEvent(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind="component_status_changed", status_change__isnull=False)
-                    | (~Q(kind="component_status_changed") & Q(incident__isnull=False))
+                    Q(kind=EventKind.COMPONENT_STATUS_CHANGED, status_change__isnull=False)
+                    | (~Q(kind=EventKind.COMPONENT_STATUS_CHANGED) & Q(incident__isnull=False))
                 ),
                 name="outbox_event_has_subject",
             ),
             models.UniqueConstraint(
                 fields=["incident"],
-                condition=Q(kind="maintenance_reminder"),
+                condition=Q(kind=EventKind.MAINTENANCE_REMINDER),
                 name="outbox_one_reminder_per_maintenance",
             ),
         ]

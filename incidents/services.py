@@ -19,6 +19,7 @@ from incidents.models import (
     CLOSED_STATUSES,
     INCIDENT_STATUSES,
     MAINTENANCE_STATUSES,
+    UNRESOLVED_INCIDENT_STATUSES,
     EventKind,
     Impact,
     Incident,
@@ -41,6 +42,9 @@ from statuspage.services import (
 from statuspage.version import public_changed
 
 ComponentStatuses = Mapping[Component, str]
+
+# The impacts an incident can have; a maintenance's is its own.
+_INCIDENT_IMPACTS = [value for value, _ in Impact.choices if value != Impact.MAINTENANCE]
 
 
 def _reason(incident: Incident) -> str:
@@ -222,9 +226,9 @@ def incident_open(
 ) -> Incident:
     """Open an incident with its first update; affected components take their new status."""
     component_statuses = component_statuses or {}
-    if status not in ("investigating", "identified", "monitoring"):
+    if status not in UNRESOLVED_INCIDENT_STATUSES:
         raise ValidationError("A new incident must be investigating, identified or monitoring.")
-    if impact not in ("none", "minor", "major", "critical"):
+    if impact not in _INCIDENT_IMPACTS:
         raise ValidationError(f"{impact!r} is not an incident impact.")
     if not name.strip():
         raise ValidationError("An incident needs a name.")
@@ -406,9 +410,7 @@ def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -
     incident.name = name.strip()
     if impact is not None:
         allowed = (
-            ["maintenance", "none"]
-            if incident.is_maintenance
-            else ["none", "minor", "major", "critical"]
+            [Impact.MAINTENANCE, Impact.NONE] if incident.is_maintenance else _INCIDENT_IMPACTS
         )
         if impact not in allowed:
             raise ValidationError(f"{impact!r} is not an impact this {incident.kind} can have.")
@@ -564,7 +566,10 @@ def incident_backfill(
             incident=incident, component=component, status=ComponentStatus.OPERATIONAL
         )
         UpdateComponentChange.objects.create(
-            update=update, component=component, old_status=status, new_status="operational"
+            update=update,
+            component=component,
+            old_status=status,
+            new_status=ComponentStatus.OPERATIONAL,
         )
         if status != ComponentStatus.OPERATIONAL:
             component_record_past_status(
