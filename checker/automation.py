@@ -50,7 +50,7 @@ from statuspage.services import component_set_status
 
 logger = logging.getLogger(__name__)
 
-IMPACT_FOR_STATUS = {
+IMPACT_FOR_STATUS: dict[str, str] = {
     ComponentStatus.DEGRADED_PERFORMANCE: "minor",
     ComponentStatus.PARTIAL_OUTAGE: "major",
     ComponentStatus.MAJOR_OUTAGE: "critical",
@@ -136,13 +136,10 @@ def component_reconcile(*, component_id: int, seen: Sequence[Seen] = ()) -> str:
         if not taken_over:
             return _manage(component, ours_open, desired=desired, pairs=pairs, failing=failing)
 
-    staff_incident = (
-        Incident.objects.unresolved()
-        .filter(affected__component=component)
-        .exclude(pk=ours_open.incident_id if ours_open else None)
-        .order_by("-started_at", "-id")
-        .first()
-    )
+    staff_incidents = Incident.objects.unresolved().filter(affected__component=component)
+    if ours_open is not None:
+        staff_incidents = staff_incidents.exclude(pk=ours_open.incident_id)
+    staff_incident = staff_incidents.order_by("-started_at", "-id").first()
     if (
         ours_open is not None
         or staff_incident is not None

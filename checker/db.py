@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, Field, Model, QuerySet
 
 from statuspage.bulk import PerRow, in_chunks
 
 
-def lock_rows(queryset: QuerySet) -> None:  # type: ignore[type-arg]
+def lock_rows(queryset: QuerySet[Model]) -> None:
     """Hold the rows of `queryset` until the current transaction ends.
 
     PostgreSQL locks them with SELECT … FOR UPDATE. SQLite has no row locks: a no-op UPDATE
@@ -32,7 +32,7 @@ def update_rows(objects: Sequence[Model], field_names: Sequence[str]) -> None:
     if not objects:
         return
     model = type(objects[0])
-    fields = [model._meta.get_field(name) for name in field_names]
+    fields = [_column(model, name) for name in field_names]
     for chunk in in_chunks({obj.pk: obj for obj in objects}):
         model._base_manager.filter(pk__in=list(chunk)).update(
             **{
@@ -42,3 +42,10 @@ def update_rows(objects: Sequence[Model], field_names: Sequence[str]) -> None:
                 for field in fields
             }
         )
+
+
+def _column(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.concrete:
+        raise ValueError(f"{model.__name__}.{name} is not a column of its own")
+    return field

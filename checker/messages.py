@@ -7,7 +7,7 @@ import datetime as dt
 from checker.models import Check, CheckKind, CheckState, CheckStateName
 from statuspage.models import Component, ComponentStatus
 
-STATUS_TITLES = {
+STATUS_TITLES: dict[str, str] = {
     ComponentStatus.DEGRADED_PERFORMANCE: "Degraded performance",
     ComponentStatus.PARTIAL_OUTAGE: "Partial outage",
     ComponentStatus.MAJOR_OUTAGE: "Major outage",

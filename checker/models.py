@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -318,7 +319,7 @@ class Check(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _clean_http(self, add) -> None:  # type: ignore[no-untyped-def]
+    def _clean_http(self, add: Callable[[str, str], None]) -> None:
         parts = urlsplit(self.url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             add("url", "Enter an http:// or https:// address.")

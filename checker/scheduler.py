@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from checker.db import update_rows
@@ -63,7 +64,7 @@ def ensure_states(now: dt.datetime | None = None) -> int:
     return len(states)
 
 
-def _due(until: dt.datetime):  # type: ignore[no-untyped-def]
+def _due(until: dt.datetime) -> QuerySet[CheckState]:
     return (
         CheckState.objects.filter(next_run_at__lte=until, owner__is_active=True)
         .select_related("owner")

@@ -254,7 +254,7 @@ def checks_record_outcomes(outcomes: Sequence[Outcome]) -> Recorded:
             results.append(
                 CheckResult(
                     owner_id=outcome.check_id,
-                    at=outcome.at,
+                    at=outcome.at or timezone.now(),
                     level=outcome.level,
                     latency_ms=outcome.latency_ms,
                     error=outcome.error[:300],

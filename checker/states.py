@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from checker.models import CheckStateName, Level
 
-SEVERITY = {
+SEVERITY: dict[str, Level] = {
     CheckStateName.UNKNOWN: Level.UP,
     CheckStateName.UP: Level.UP,
     CheckStateName.DEGRADED: Level.DEGRADED,
@@ -52,10 +52,11 @@ def window_size(*, failure_threshold: int, success_threshold: int) -> int:
     return max(failure_threshold, success_threshold)
 
 
-def _trailing_run(recent: Sequence[Observation], keep) -> list[Observation]:  # type: ignore[no-untyped-def]
+def _trailing_run(recent: Sequence[Observation], *, low: int, high: int) -> list[Observation]:
+    """The newest observations whose level lies between `low` and `high`, oldest first."""
     run: list[Observation] = []
     for observation in reversed(recent):
-        if not keep(observation.level):
+        if not low <= observation.level <= high:
             break
         run.append(observation)
     run.reverse()
@@ -76,7 +77,7 @@ def decide(
     for level in (Level.DOWN, Level.DEGRADED):
         if level <= current:
             continue
-        run = _trailing_run(recent, lambda seen, level=level: seen >= level)
+        run = _trailing_run(recent, low=level, high=Level.DOWN)
         if len(run) >= failure_threshold:
             return Decision(state=STATE_FOR_LEVEL[level], since=run[0].at)
     if state == CheckStateName.UNKNOWN:
@@ -86,7 +87,7 @@ def decide(
     for level in (Level.UP, Level.DEGRADED):
         if level >= current:
             break
-        run = _trailing_run(recent, lambda seen, level=level: seen <= level)
+        run = _trailing_run(recent, low=Level.UP, high=level)
         if len(run) >= success_threshold:
             return Decision(state=STATE_FOR_LEVEL[level], since=run[0].at)
     return None
