@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -15,6 +18,9 @@ from checker.charts import DEFAULT_RANGE, RANGES
 from checker.messages import clock
 from checker.models import Check, CheckState, CheckTransition, HostBackoff
 from checker.views import render_chart
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
 
 PROBE_FIELDS = {
     "kind",
@@ -114,12 +120,14 @@ class CheckAdmin(admin.ModelAdmin):
     ) -> tuple[str, ...]:
         return self.readonly_fields if obj is not None else ()
 
-    def get_fieldsets(self, request: HttpRequest, obj: Check | None = None):  # type: ignore[no-untyped-def]
+    def get_fieldsets(self, request: HttpRequest, obj: Check | None = None) -> _FieldsetSpec:
         if obj is None:
             return self.fieldsets[:-1]
         return self.fieldsets
 
-    def save_model(self, request: HttpRequest, obj: Check, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: Check, form: forms.ModelForm[Check], change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         services.check_saved(
             check=obj, probe_changed=not change or bool(PROBE_FIELDS & set(form.changed_data))
@@ -196,7 +204,7 @@ class CheckAdmin(admin.ModelAdmin):
         # Our own template, with every value escaped by the template engine.
         return format_html("{}<p>{}</p>", mark_safe(chart), links)
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
+    def get_urls(self) -> list[URLPattern]:
         return [
             path(
                 "<int:pk>/response-time.svg",
