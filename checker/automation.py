@@ -42,7 +42,7 @@ from checker.models import (
     CheckTransition,
     IncidentMode,
 )
-from incidents.models import Incident, IncidentComponent
+from incidents.models import Impact, Incident, IncidentComponent
 from incidents.services import incident_open, incident_post_update, incident_resolve
 from statuspage.models import ChangeReason, Component, ComponentStatus, ComponentStatusChange
 from statuspage.rollup import COMPONENT_STATUS_RANK, worst_component_status
@@ -51,11 +51,11 @@ from statuspage.services import component_set_status
 logger = logging.getLogger(__name__)
 
 IMPACT_FOR_STATUS: dict[str, str] = {
-    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
-    ComponentStatus.PARTIAL_OUTAGE: "major",
-    ComponentStatus.MAJOR_OUTAGE: "critical",
+    ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
+    ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
+    ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
 }
-IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
+IMPACT_RANK: dict[str, int] = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
 QUIET = (ComponentStatus.OPERATIONAL, ComponentStatus.UNDER_MAINTENANCE)
 
 
