@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from statuspage import uptime
-from statuspage.models import ChangeReason, Component, ComponentStatusChange
+from statuspage.models import ChangeReason, Component, ComponentStatus, ComponentStatusChange
 from statuspage.version import public_changed
 
 
@@ -69,13 +69,13 @@ def component_record_past_status(
     """
     if end <= start:
         raise ValueError("a past status needs an end after its start")
-    if status == "operational":
+    if status == ComponentStatus.OPERATIONAL:
         return
     ComponentStatusChange.objects.bulk_create(
         [
             ComponentStatusChange(
                 component=component,
-                from_status="operational",
+                from_status=ComponentStatus.OPERATIONAL,
                 to_status=status,
                 changed_at=start,
                 reason=reason,
@@ -84,7 +84,7 @@ def component_record_past_status(
             ComponentStatusChange(
                 component=component,
                 from_status=status,
-                to_status="operational",
+                to_status=ComponentStatus.OPERATIONAL,
                 changed_at=end,
                 reason=reason,
                 incident_public_id=incident_public_id,
