@@ -112,11 +112,13 @@ def probe_broker() -> None:
     url = settings.CELERY_BROKER_URL
     options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {})
     if url.startswith("filesystem://"):
-        # The file broker has no server: it works as long as its folders take new files.
+        # The file broker has no server: it works as long as its folders take new files. The
+        # first process to send a task makes them, so one not made yet is made here likewise.
         for key in ("data_folder_in", "data_folder_out"):
             folder = options.get(key, ".")
-            if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
-                raise OSError(f"the broker folder {key} is missing or not writable")
+            os.makedirs(folder, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise PermissionError(f"the broker folder {key} is not writable")
         return
     seconds = settings.HEALTH_TIMEOUT_MS / 1000
     # A broker that accepts the connection and then says nothing must not hold the thread for
