@@ -6,10 +6,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    FloatRect,
+    Locator,
+    Page,
+    Response,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from pytest_django.live_server_helper import LiveServer
 
 from incidents.models import Incident
@@ -47,27 +59,51 @@ def site(live_server: LiveServer) -> str:
     return live_server.url
 
 
-def open_page(browser: Browser, url: str, **context_options: object) -> Page:
-    """A page in a fresh context that records script errors and failed requests in
-    `page.problems` (the browser's own request for /favicon.ico aside)."""
-    context = browser.new_context(timezone_id="UTC", **context_options)
+def open_page(
+    browser: Browser,
+    url: str,
+    *,
+    color_scheme: Literal["light", "dark"] = "light",
+    viewport: ViewportSize | None = None,
+    is_mobile: bool = False,
+    has_touch: bool = False,
+) -> tuple[Page, list[str]]:
+    """A page in a fresh context, and the list it records script errors and failed requests in
+    (the browser's own request for /favicon.ico aside) while it stays open."""
+    context = browser.new_context(
+        timezone_id="UTC",
+        color_scheme=color_scheme,
+        viewport=viewport,
+        is_mobile=is_mobile,
+        has_touch=has_touch,
+    )
     page = context.new_page()
-    page.problems = []  # type: ignore[attr-defined]
+    problems: list[str] = []
+
+    def on_page_error(error: Error) -> None:
+        problems.append(f"script error: {error}")
 
     def on_console(message: ConsoleMessage) -> None:
         # Failed loads are reported with their address by on_response.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            page.problems.append(message.text)
+            problems.append(message.text)
 
     def on_response(response: Response) -> None:
         if response.status >= 400 and not response.url.endswith("/favicon.ico"):
-            page.problems.append(f"{response.status} {response.url}")
+            problems.append(f"{response.status} {response.url}")
 
-    page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
+    page.on("pageerror", on_page_error)
     page.on("console", on_console)
     page.on("response", on_response)
     page.goto(url)
-    return page
+    return page, problems
+
+
+def box(locator: Locator) -> FloatRect:
+    """Where `locator` is drawn; it must be in the page's layout."""
+    found = locator.bounding_box()
+    assert found is not None, f"{locator} is not laid out"
+    return found
 
 
 def brightness(css_colour: str) -> float:
@@ -79,7 +115,7 @@ def brightness(css_colour: str) -> float:
 def test_it_shows_the_home_page_and_follows_an_uptime_day_to_its_incident(
     browser: Browser, site: str
 ) -> None:
-    page = open_page(browser, site + "/")
+    page, problems = open_page(browser, site + "/")
 
     expect(page.locator("#status-banner-title")).to_have_text("Minor Service Outage")
     expect(page.locator(".group__name", has_text="Core API services")).to_be_visible()
@@ -95,11 +131,13 @@ def test_it_shows_the_home_page_and_follows_an_uptime_day_to_its_incident(
     day = page.locator(f"#component-{api.public_id} .day").filter(has_text=CRITICAL_INCIDENT)
     tip = day.locator(".day__tip")
     # Until the day is pointed at, its popover is clipped to one pixel (for screen readers).
-    assert tip.bounding_box()["width"] <= 1
+    assert box(tip)["width"] <= 1
     day.hover()
-    shown = tip.bounding_box()
+    shown = box(tip)
+    viewport = page.viewport_size
+    assert viewport is not None
     assert shown["width"] > 100
-    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= page.viewport_size["width"]
+    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= viewport["width"]
     expect(tip).to_contain_text("Major outage 1 h 3 min")
     page.screenshot(path=ARTIFACTS / "home-light.png", full_page=True)
 
@@ -117,11 +155,11 @@ def test_it_shows_the_home_page_and_follows_an_uptime_day_to_its_incident(
     expect(postmortem.locator("table tr")).to_have_count(8)
     expect(postmortem.locator("pre code")).to_contain_text("connect_retry_delay")
     page.screenshot(path=ARTIFACTS / "incident-light.png", full_page=True)
-    assert page.problems == []
+    assert problems == []
 
 
 def test_it_follows_the_dark_colour_scheme(browser: Browser, site: str) -> None:
-    page = open_page(browser, site + "/", color_scheme="dark")
+    page, problems = open_page(browser, site + "/", color_scheme="dark")
 
     expect(page.locator("#status-banner-title")).to_have_text("Minor Service Outage")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -131,7 +169,7 @@ def test_it_follows_the_dark_colour_scheme(browser: Browser, site: str) -> None:
     page.goto(site + Incident.objects.get(name=CRITICAL_INCIDENT).get_absolute_url())
     expect(page.locator(".postmortem")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "incident-dark.png", full_page=True)
-    assert page.problems == []
+    assert problems == []
 
 
 # Names of components and groups whose text runs under their status label.
@@ -155,7 +193,7 @@ OVERLAPPING_NAMES = """() => [...document.querySelectorAll(".component__row, .gr
 
 
 def test_it_fits_a_phone_screen_and_opens_a_day_on_tap(browser: Browser, site: str) -> None:
-    page = open_page(
+    page, problems = open_page(
         browser, site + "/", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
 
@@ -170,7 +208,7 @@ def test_it_fits_a_phone_screen_and_opens_a_day_on_tap(browser: Browser, site: s
         has_text="Scheduler running reminders late"
     )
     day.tap()
-    shown = day.locator(".day__tip").bounding_box()
+    shown = box(day.locator(".day__tip"))
     assert shown["width"] > 100
     assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390
-    assert page.problems == []
+    assert problems == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, expect
+from pytest_django.fixtures import Settings
 
 from incidents import services
 from incidents.models import Incident
@@ -18,10 +19,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_staff_update_reaches_an_open_page_without_a_reload(
     browser: Browser,  # noqa: F811
     site: str,  # noqa: F811
-    settings: pytest.FixtureRequest,
+    settings: Settings,
 ) -> None:
     settings.LIVE_UPDATE_SECONDS = 1
-    page = open_page(browser, site + "/")
+    page, problems = open_page(browser, site + "/")
     expect(page.locator("#status-banner-title")).to_have_text("Minor Service Outage")
     page.evaluate("window.loadedOnce = true")
 
@@ -47,4 +48,4 @@ def test_a_staff_update_reaches_an_open_page_without_a_reload(
         "Minor Service Outage", timeout=10_000
     )
     assert page.evaluate("window.loadedOnce") is True
-    assert page.problems == []  # type: ignore[attr-defined]
+    assert problems == []

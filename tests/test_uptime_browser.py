@@ -15,7 +15,7 @@ def test_a_compact_day_opens_its_popover_on_hover_and_on_tap(
     browser: Browser,  # noqa: F811
     site: str,  # noqa: F811
 ) -> None:
-    page = open_page(browser, site + "/")
+    page, problems = open_page(browser, site + "/")
     # Pinned by its date in one bar: the title goes once the popover is built.
     date_of = page.locator(".uptime__days .day[title]:visible").last.get_attribute("data-date")
     day = page.locator(f'.uptime__days .day[data-date="{date_of}"]:visible').last
@@ -29,8 +29,10 @@ def test_a_compact_day_opens_its_popover_on_hover_and_on_tap(
     assert day.get_attribute("aria-label") == title
     assert day.get_attribute("title") is None  # no second, native tooltip
 
-    phone = open_page(browser, site + "/", viewport={"width": 390, "height": 844}, has_touch=True)
+    phone, phone_problems = open_page(
+        browser, site + "/", viewport={"width": 390, "height": 844}, has_touch=True
+    )
     other = phone.locator(f'.uptime__days .day[data-date="{date_of}"]:visible').first
     other.tap()
     expect(other.locator(".day__tip")).to_be_visible()
-    assert page.problems == [] and phone.problems == []  # type: ignore[attr-defined]
+    assert problems == [] and phone_problems == []
