@@ -129,30 +129,30 @@ class BatchOutcomes:
         released = {"claim_token": "", "claimed_at": None}
         with transaction.atomic():
             done = mark_sent(claimed, self.sent)
-            for chunk in in_chunks(self.retry):
-                done += claimed.filter(pk__in=chunk).update(
+            for retried in in_chunks(self.retry):
+                done += claimed.filter(pk__in=retried).update(
                     status=DeliveryStatus.PENDING,
                     attempts=F("attempts") + 1,
                     last_error=PerRow(
-                        Delivery, {pk: e for pk, (e, _, _) in chunk.items()}, TextField()
+                        Delivery, {pk: e for pk, (e, _, _) in retried.items()}, TextField()
                     ),
                     last_attempt_at=PerRow(
-                        Delivery, {pk: at for pk, (_, at, _) in chunk.items()}, DateTimeField()
+                        Delivery, {pk: at for pk, (_, at, _) in retried.items()}, DateTimeField()
                     ),
                     next_attempt_at=PerRow(
-                        Delivery, {pk: at for pk, (_, _, at) in chunk.items()}, DateTimeField()
+                        Delivery, {pk: at for pk, (_, _, at) in retried.items()}, DateTimeField()
                     ),
                     **released,
                 )
-            for chunk in in_chunks(self.failed):
-                done += claimed.filter(pk__in=chunk).update(
+            for failed in in_chunks(self.failed):
+                done += claimed.filter(pk__in=failed).update(
                     status=DeliveryStatus.FAILED,
                     attempts=F("attempts") + 1,
                     last_error=PerRow(
-                        Delivery, {pk: e for pk, (e, _) in chunk.items()}, TextField()
+                        Delivery, {pk: e for pk, (e, _) in failed.items()}, TextField()
                     ),
                     last_attempt_at=PerRow(
-                        Delivery, {pk: at for pk, (_, at) in chunk.items()}, DateTimeField()
+                        Delivery, {pk: at for pk, (_, at) in failed.items()}, DateTimeField()
                     ),
                     **released,
                 )

@@ -90,9 +90,9 @@ class EmailTransport:
                 f"The mail server refused the recipient: {code} {_smtp_text(reason)}", code=code
             ) from None
         except smtplib.SMTPResponseException as error:
-            reason = _smtp_text(error.smtp_error)
+            answer = _smtp_text(error.smtp_error)
             raise TransportError(
-                f"The mail server refused the message: {error.smtp_code} {reason}",
+                f"The mail server refused the message: {error.smtp_code} {answer}",
                 code=error.smtp_code,
             ) from None
         except (smtplib.SMTPException, OSError) as error:

@@ -7,7 +7,7 @@ thousands of rows that costs seconds of CPU. `PerRow` writes the same CASE strai
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Expression, Field, Model
@@ -28,9 +28,7 @@ class PerRow(Expression):
     Every updated row must have an entry: a row without one would get NULL.
     """
 
-    def __init__(
-        self, model: type[Model], values: Mapping[object, object], output_field: Field
-    ) -> None:
+    def __init__(self, model: type[Model], values: Mapping[Any, Any], output_field: Field) -> None:
         super().__init__(output_field=output_field)
         self.model = model
         self.values = values
