@@ -109,6 +109,24 @@ PUBLIC_CACHE_MAX_AGE = env_int("PUBLIC_CACHE_MAX_AGE", 15, minimum=0, maximum=36
 # Seconds between the home page's checks for news (htmx polling; 0 turns it off).
 LIVE_UPDATE_SECONDS = env_int("LIVE_UPDATE_SECONDS", 30, minimum=0, maximum=3600)
 
+# The published site (website/publishing.py): every public answer rendered once per change into
+# PUBLISH_ROOT, which the web processes (and nginx, if used) serve. PUBLISH_MODE "thread"
+# publishes from a background thread of each web and worker process, "inline" inside the
+# process that made the change (tests), "off" never (pages then render on request).
+PUBLISH_ROOT = Path(env_str("PUBLISH_ROOT", str(VAR_DIR / "public")))
+PUBLISH_MODE = env_str("PUBLISH_MODE", "thread")
+if PUBLISH_MODE not in ("thread", "inline", "off"):
+    raise ImproperlyConfigured("PUBLISH_MODE must be one of thread, inline, off")
+# Republish at least this often even when nothing changed (time moves the uptime bars).
+PUBLISH_INTERVAL_SECONDS = env_int("PUBLISH_INTERVAL_SECONDS", 60, minimum=5, maximum=3600)
+# How often each process's publisher looks whether the publication is behind.
+PUBLISH_CHECK_SECONDS = env_int("PUBLISH_CHECK_SECONDS", 5, minimum=1, maximum=600)
+# Publications kept on disk for readers that still hold an older one.
+PUBLISH_KEEP = env_int("PUBLISH_KEEP", 3, minimum=2, maximum=100)
+PUBLISH_BROTLI_QUALITY = env_int("PUBLISH_BROTLI_QUALITY", 6, minimum=0, maximum=11)
+# Milliseconds a web process keeps serving a publication before looking for a newer one.
+PUBLISH_RELOAD_MS = env_int("PUBLISH_RELOAD_MS", 250, minimum=0, maximum=60_000)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

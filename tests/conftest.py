@@ -16,7 +16,7 @@ def _journal_folder(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(settings, request, _journal_folder):
+def _isolated_cache(settings, request, _journal_folder, tmp_path):
     # Send journals in a folder of the test run, not under the checkout's var/.
     settings.NOTIFY_JOURNAL_URL = f"file://{_journal_folder}"
     settings.CACHES = {
@@ -30,6 +30,10 @@ def _isolated_cache(settings, request, _journal_folder):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Publishing is off unless a test asks for it with @pytest.mark.published; then it runs in
+    # the test's own thread, into the test's own folder.
+    settings.PUBLISH_ROOT = tmp_path / "published"
+    settings.PUBLISH_MODE = "inline" if request.node.get_closest_marker("published") else "off"
     if request.node.get_closest_marker("public_cache") is None:
         settings.MIDDLEWARE = [
             m for m in settings.MIDDLEWARE if not m.endswith(".PublicCacheMiddleware")

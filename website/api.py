@@ -7,17 +7,18 @@ matches answers 304 with an empty body. The objects come from website.serializer
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.csrf import csrf_exempt
 
 from incidents.models import ACTIVE_MAINTENANCE_STATUSES, Incident, MaintenanceStatus
-from website.caching import public_cache_control
+from website import variants
+from website.caching import Variant, public_cache_control, public_page
+from website.conditional import etag_for, etag_matches
 from website.serializers import (
     LIST_LIMIT,
     Json,
@@ -40,17 +41,6 @@ class NotFound(Exception):
     pass
 
 
-def _etag_matches(request: HttpRequest, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
-    if not header:
-        return False
-    wanted = parse_etags(header)
-    if "*" in wanted:
-        return True
-    # If-None-Match uses the weak comparison: a proxy that compresses may add W/.
-    return any(candidate.removeprefix("W/") == etag for candidate in wanted)
-
-
 def _share(response: HttpResponse, *, cache_control: str) -> HttpResponse:
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = cache_control
@@ -70,8 +60,8 @@ def conditional_response(
     HEAD gets the same headers as GET (Content-Length included) and no body. The cache
     lifetime is the public site's (PUBLIC_CACHE_MAX_AGE) unless `cache_control` says otherwise.
     """
-    etag = quote_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
-    if status == 200 and _etag_matches(request, etag):
+    etag = etag_for(body)
+    if status == 200 and etag_matches(request.headers.get("If-None-Match"), etag):
         response: HttpResponse = HttpResponseNotModified()
     else:
         response = HttpResponse(
@@ -82,8 +72,12 @@ def conditional_response(
     return _share(response, cache_control=cache_control or public_cache_control())
 
 
+def encode_json(payload: Json) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def json_response(request: HttpRequest, payload: Json, *, status: int = 200) -> HttpResponse:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = encode_json(payload)
     return conditional_response(
         request, body, content_type="application/json; charset=utf-8", status=status
     )
@@ -124,6 +118,7 @@ def _maintenance_list(maintenances: list[Incident]) -> list[Json]:
     return [serialize_maintenance(m) for m in maintenances]
 
 
+@public_page()
 @api_endpoint
 def summary() -> Json:
     catalog = load_catalog()
@@ -149,6 +144,7 @@ def summary() -> Json:
     }
 
 
+@public_page()
 @api_endpoint
 def status() -> Json:
     return {
@@ -157,6 +153,7 @@ def status() -> Json:
     }
 
 
+@public_page()
 @api_endpoint
 def components() -> Json:
     catalog = load_catalog()
@@ -166,6 +163,7 @@ def components() -> Json:
     }
 
 
+@public_page()
 @api_endpoint
 def incidents() -> Json:
     return {
@@ -174,6 +172,7 @@ def incidents() -> Json:
     }
 
 
+@public_page()
 @api_endpoint
 def incidents_unresolved() -> Json:
     return {
@@ -182,6 +181,35 @@ def incidents_unresolved() -> Json:
     }
 
 
+def _detail_documents(
+    wanted: Iterable[Variant],
+    incidents: QuerySet[Incident],
+    key: str,
+    serialize: Callable[..., Json],
+) -> Iterator[tuple[Variant, bytes]]:
+    """The documents of many incidents or maintenances at once, byte for byte what the detail
+    view answers for each: the page object is encoded once and the rest in a few queries."""
+    by_id = {variant.kwargs["public_id"]: variant for variant in wanted}
+    page = encode_json(serialize_page(updated_at=page_updated_at()))
+    head = b'{"page":' + page + b',"' + key.encode() + b'":'
+    chosen = incidents.filter(public_id__in=list(by_id)) if len(by_id) < 500 else incidents
+    for incident in chosen.order_by("id").iterator(chunk_size=500):
+        variant = by_id.get(incident.public_id)
+        if variant is not None:
+            yield variant, head + encode_json(serialize(incident)) + b"}"
+
+
+def incident_documents(wanted: Iterable[Variant]) -> Iterator[tuple[Variant, bytes]]:
+    return _detail_documents(wanted, public_incidents().incidents(), "incident", serialize_incident)
+
+
+def maintenance_documents(wanted: Iterable[Variant]) -> Iterator[tuple[Variant, bytes]]:
+    return _detail_documents(
+        wanted, public_incidents().maintenances(), "scheduled_maintenance", serialize_maintenance
+    )
+
+
+@public_page(variants=variants.public_incident_documents, documents=incident_documents)
 @api_endpoint
 def incident_detail(public_id: str) -> Json:
     incident = public_incidents().incidents().filter(public_id=public_id).first()
@@ -193,6 +221,7 @@ def incident_detail(public_id: str) -> Json:
     }
 
 
+@public_page()
 @api_endpoint
 def maintenances() -> Json:
     return {
@@ -203,6 +232,7 @@ def maintenances() -> Json:
     }
 
 
+@public_page()
 @api_endpoint
 def maintenances_upcoming() -> Json:
     upcoming = public_incidents().maintenances().filter(status=MaintenanceStatus.SCHEDULED)
@@ -212,6 +242,7 @@ def maintenances_upcoming() -> Json:
     }
 
 
+@public_page()
 @api_endpoint
 def maintenances_active() -> Json:
     active = public_incidents().maintenances().filter(status__in=ACTIVE_MAINTENANCE_STATUSES)
@@ -221,6 +252,7 @@ def maintenances_active() -> Json:
     }
 
 
+@public_page(variants=variants.public_maintenance_documents, documents=maintenance_documents)
 @api_endpoint
 def maintenance_detail(public_id: str) -> Json:
     maintenance = public_incidents().maintenances().filter(public_id=public_id).first()

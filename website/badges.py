@@ -14,7 +14,9 @@ from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 
 from statuspage.models import Component, ComponentStatus
+from website import variants
 from website.api import SAFE_METHODS, conditional_response, method_not_allowed
+from website.caching import public_page
 from website.serializers import current_page_status
 
 SVG_CONTENT_TYPE = "image/svg+xml; charset=utf-8"
@@ -109,6 +111,7 @@ def _svg_response(request: HttpRequest, svg: str, *, status: int = 200) -> HttpR
     return response
 
 
+@public_page()
 @csrf_exempt
 def page_badge(request: HttpRequest) -> HttpResponse:
     if request.method not in SAFE_METHODS:
@@ -120,6 +123,7 @@ def page_badge(request: HttpRequest) -> HttpResponse:
     return _svg_response(request, svg)
 
 
+@public_page(variants=variants.public_components)
 @csrf_exempt
 def component_badge(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method not in SAFE_METHODS:

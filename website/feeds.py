@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from incidents.models import Incident
 from statuspage.markdown import render_markdown
 from website.api import SAFE_METHODS, conditional_response, method_not_allowed
+from website.caching import public_page
 
 FEED_LENGTH = 50
 
@@ -175,6 +176,7 @@ class HistoryFeed(Feed):
         return {"content_html": incident.timeline_html}  # type: ignore[attr-defined]
 
 
+@public_page()
 class HistoryAtomFeed(HistoryFeed):
     feed_type = AtomWithContent
     feed_path = "/history.atom"
@@ -187,6 +189,7 @@ class HistoryAtomFeed(HistoryFeed):
         return None
 
 
+@public_page()
 class HistoryRssFeed(HistoryFeed):
     feed_type = feedgenerator.Rss201rev2Feed
     feed_path = "/history.rss"

@@ -6,10 +6,11 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from website import selectors
-from website.caching import live_token
+from website import selectors, variants
+from website.caching import live_token, public_page
 
 
+@public_page()
 def home(request: HttpRequest) -> HttpResponse:
     # The token is taken before the reads, so a change made meanwhile is fetched next time.
     token = live_token()
@@ -18,6 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "statuspage/home.html", context)
 
 
+@public_page(params=("v",))
 def live(request: HttpRequest) -> HttpResponse:
     """What the home page polls: 204 while nothing changed since the version it shows,
     otherwise its sections, to swap in place."""
@@ -29,6 +31,7 @@ def live(request: HttpRequest) -> HttpResponse:
     return render(request, "statuspage/live.html", context)
 
 
+@public_page(variants=variants.public_incident_pages)
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     context = selectors.incident_page_context(public_id)
     if context is None:
@@ -36,6 +39,7 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "statuspage/incident.html", context)
 
 
+@public_page(variants=variants.public_components)
 def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     context = selectors.component_page_context(public_id)
     if context is None:
@@ -43,6 +47,7 @@ def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "statuspage/component.html", context)
 
 
+@public_page(params=("page",), variants=variants.history_pages, until_missing=True)
 def history(request: HttpRequest) -> HttpResponse:
     raw_page = request.GET.get("page", "1")
     if not raw_page.isdigit() or int(raw_page) < 1:

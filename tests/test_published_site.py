@@ -1,0 +1,396 @@
+"""The published site: every public answer is rendered once per change into a folder, and the
+fast path serves it from memory whatever else is down: the database, the cache, a render."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import brotli
+import pytest
+from django.core.cache import caches
+from django.core.wsgi import get_wsgi_application
+from django.test import Client
+
+from incidents import services
+from tests.factories import make_component, make_incident, make_maintenance
+from website import publishing
+from website.fastpath import PublishedSite
+
+pytestmark = [pytest.mark.published, pytest.mark.django_db(transaction=True)]
+
+
+class Counting:
+    """The real Django application, counting the requests that reach it."""
+
+    def __init__(self) -> None:
+        self.app = get_wsgi_application()
+        self.paths: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self.paths.append(environ["PATH_INFO"])
+        return self.app(environ, start_response)
+
+
+class Answer:
+    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status_code = int(status.split()[0])
+        self.headers = {name.lower(): value for name, value in headers}
+        self.body = body
+
+    def text(self) -> str:
+        encoding = self.headers.get("content-encoding")
+        if encoding == "gzip":
+            return gzip.decompress(self.body).decode()
+        if encoding == "br":
+            return brotli.decompress(self.body).decode()
+        return self.body.decode()
+
+
+def call(app: Any, url: str, *, method: str = "GET", **headers: str) -> Answer:
+    path, _, query = url.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": io.StringIO(),
+    }
+    for name, value in headers.items():
+        environ["HTTP_" + name.upper()] = value
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> None:
+        captured["status"], captured["headers"] = status, response_headers
+
+    body = b"".join(app(environ, start_response))
+    return Answer(captured["status"], captured["headers"], body)
+
+
+@pytest.fixture
+def site(settings) -> Iterator[tuple[PublishedSite, Counting]]:
+    settings.PUBLISH_RELOAD_MS = 0
+    django_app = Counting()
+    yield PublishedSite(django_app), django_app
+
+
+def public_urls(api, incident, maintenance) -> list[str]:
+    return [
+        "/",
+        "/history",
+        "/history.atom",
+        "/history.rss",
+        "/badge.svg",
+        f"/badge/{api.public_id}.svg",
+        f"/components/{api.public_id}",
+        f"/incidents/{incident.public_id}",
+        f"/incidents/{maintenance.public_id}",
+        "/live",
+        "/api/v2/summary.json",
+        "/api/v2/status.json",
+        "/api/v2/components.json",
+        "/api/v2/incidents.json",
+        "/api/v2/incidents/unresolved.json",
+        f"/api/v2/incidents/{incident.public_id}.json",
+        "/api/v2/scheduled-maintenances.json",
+        "/api/v2/scheduled-maintenances/upcoming.json",
+        "/api/v2/scheduled-maintenances/active.json",
+        f"/api/v2/scheduled-maintenances/{maintenance.public_id}.json",
+    ]
+
+
+@pytest.fixture
+def story():
+    api = make_component("API")
+    incident = make_incident("Elevated API errors", components={api: "major_outage"})
+    maintenance = make_maintenance("Database upgrade", components=[api])
+    return api, incident, maintenance
+
+
+def test_a_change_publishes_every_public_url_and_the_fast_path_serves_it_alone(site, story):
+    app, django_app = site
+    assert publishing.current_manifest() is not None
+    for url in public_urls(*story):
+        answer = call(app, url)
+        assert answer.status_code == 200, url
+    assert django_app.paths == []
+
+
+def test_published_documents_are_what_the_views_answer(site, story, client):
+    app, _ = site
+    api, incident, maintenance = story
+    for url in public_urls(*story):
+        if not url.startswith("/api/") and not url.endswith((".svg", ".atom", ".rss")):
+            continue
+        assert call(app, url).body == client.get(url).content, url
+
+
+def test_a_staff_update_is_published_before_the_write_returns_in_inline_mode(site, story):
+    app, _ = site
+    _api, incident, _maintenance = story
+    services.incident_post_update(incident=incident, status="identified", body="A bad node.")
+    assert "A bad node." in call(app, f"/incidents/{incident.public_id}").text()
+    assert "A bad node." in call(app, "/").text()
+
+
+def test_unknown_query_parameters_are_the_published_page(site, story):
+    app, django_app = site
+    plain = call(app, "/")
+    for url in ("/?cb=1", "/?utm_source=x&cb=2", "/history?cb=3", "/api/v2/summary.json?x=1"):
+        answer = call(app, url)
+        assert answer.status_code == 200, url
+    assert call(app, "/?cb=99").body == plain.body
+    assert django_app.paths == []
+
+
+def test_a_page_parameter_the_history_does_not_have_goes_to_the_view(site, story):
+    app, django_app = site
+    assert call(app, "/history?page=1").body == call(app, "/history").body
+    assert call(app, "/history?page=abc").status_code == 404
+    assert django_app.paths == ["/history"]
+
+
+def test_live_answers_204_for_the_published_token_and_the_sections_otherwise(site, story):
+    app, django_app = site
+    token = publishing.current_manifest().token
+    assert f"/live?v={token}" in call(app, "/").text()
+    assert call(app, f"/live?v={token}").status_code == 204
+    stale = call(app, "/live?v=old")
+    assert stale.status_code == 200
+    assert 'id="components"' in stale.text()
+    assert django_app.paths == []
+
+
+def test_encodings_and_conditional_requests(site, story):
+    app, _ = site
+    for name in ("First", "Second", "Third", "Fourth"):
+        make_component(f"{name} component with a long name to make the page big enough")
+    plain = call(app, "/")
+    packed = call(app, "/", accept_encoding="gzip, deflate, br")
+    assert packed.headers["content-encoding"] == "br"
+    assert packed.text() == plain.text()
+    gzipped = call(app, "/", accept_encoding="gzip")
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert gzipped.text() == plain.text()
+    assert len({plain.headers["etag"], packed.headers["etag"], gzipped.headers["etag"]}) == 3
+    assert packed.headers["vary"] == "Accept-Encoding"
+    again = call(app, "/", accept_encoding="br", if_none_match=packed.headers["etag"])
+    assert again.status_code == 304
+    assert again.body == b""
+    head = call(app, "/", method="HEAD")
+    assert head.status_code == 200
+    assert head.body == b""
+    assert head.headers["content-length"] == str(len(plain.body))
+
+
+def test_published_answers_keep_the_headers_of_the_stack(site, story, client):
+    app, _ = site
+    page = call(app, "/")
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"].startswith("public, max-age=")
+    summary = call(app, "/api/v2/summary.json")
+    assert summary.headers["access-control-allow-origin"] == "*"
+    assert summary.headers["content-type"] == "application/json; charset=utf-8"
+    badge = call(app, "/badge.svg")
+    assert (
+        badge.headers["content-security-policy"]
+        == client.get("/badge.svg")["Content-Security-Policy"]
+    )
+
+
+def test_a_host_that_is_not_allowed_is_left_to_django(site, story):
+    app, django_app = site
+    answer = call(app, "/", host="evil.example")
+    assert answer.status_code == 400
+    assert django_app.paths == ["/"]
+
+
+def test_with_the_database_down_every_published_url_still_answers(site, story, django_db_blocker):
+    app, _ = site
+    urls = public_urls(*story)
+    with django_db_blocker.block():
+        for url in urls:
+            assert call(app, url).status_code == 200, url
+        assert call(app, "/?utm_source=newsletter").status_code == 200
+
+
+def test_with_the_cache_empty_and_the_database_down_the_site_still_answers(
+    site, story, django_db_blocker
+):
+    app, _ = site
+    caches["default"].clear()
+    fresh = PublishedSite(get_wsgi_application())  # a new process: nothing in memory
+    with django_db_blocker.block():
+        for url in public_urls(*story):
+            assert call(fresh, url).status_code == 200, url
+
+
+def test_a_reader_during_a_publish_gets_the_previous_publication_whole(site, story, settings):
+    app, _ = site
+    _api, incident, _maintenance = story
+    before = call(app, f"/incidents/{incident.public_id}").text()
+    settings.PUBLISH_MODE = "off"  # announce nothing; publish by hand below
+    services.incident_post_update(incident=incident, status="identified", body="Found it.")
+    settings.PUBLISH_MODE = "inline"
+
+    seen: list[str] = []
+    reading = threading.Event()
+    stop = threading.Event()
+
+    def read() -> None:
+        reading.set()
+        while not stop.is_set():
+            seen.append(call(app, f"/incidents/{incident.public_id}").text())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reading.wait()
+    publishing.publish(force=True)
+    time.sleep(0.05)
+    stop.set()
+    reader.join()
+    assert seen, "the reader read nothing"
+    assert {text for text in seen} <= {before, call(app, f"/incidents/{incident.public_id}").text()}
+    assert "Found it." in seen[-1]
+
+
+def test_only_one_publisher_builds_at_a_time(story):
+    with publishing._exclusive() as mine:
+        assert mine
+        assert publishing.publish(force=True) is None
+
+
+def test_unchanged_incident_pages_are_linked_not_rendered_again(story):
+    _api, incident, _maintenance = story
+    first = publishing.publish(force=True)
+    second = publishing.publish(force=True)
+    key = f"/incidents/{incident.public_id}"
+    first_file = publishing.root() / first.token / first.artifacts[key][0]
+    second_file = publishing.root() / second.token / second.artifacts[key][0]
+    assert os.path.samefile(first_file, second_file)
+    services.incident_post_update(incident=incident, status="identified", body="Moved on.")
+    third = publishing.current_manifest()
+    third_file = publishing.root() / third.token / third.artifacts[key][0]
+    assert not os.path.samefile(second_file, third_file)
+    assert "Moved on." in third_file.read_text()
+
+
+def test_old_publications_are_pruned(story, settings):
+    settings.PUBLISH_KEEP = 2
+    for _ in range(4):
+        publishing.publish(force=True)
+    folders = [p for p in publishing.root().iterdir() if p.is_dir() and not p.is_symlink()]
+    assert len(folders) == 2, sorted(p.name for p in folders)
+
+
+def test_the_folder_is_laid_out_for_a_plain_web_server(story):
+    api, incident, maintenance = story
+    folder = publishing.current_folder()
+    token = publishing.current_manifest().token
+    for relative in (
+        "index.html",
+        "history.html",
+        "history.atom",
+        "history.rss",
+        "badge.svg",
+        f"badge/{api.public_id}.svg",
+        f"components/{api.public_id}.html",
+        f"incidents/{incident.public_id}.html",
+        "live.html",
+        f"live/{token}",
+        "api/v2/summary.json",
+        f"api/v2/incidents/{incident.public_id}.json",
+        f"api/v2/scheduled-maintenances/{maintenance.public_id}.json",
+        "404.html",
+    ):
+        assert (folder / relative).is_file(), relative
+
+
+def test_time_alone_republishes(story, settings):
+    import time_machine
+
+    first = publishing.current_manifest()
+    assert not publishing.needs_publishing()
+    with time_machine.travel(time.time() + settings.PUBLISH_INTERVAL_SECONDS + 1):
+        assert publishing.needs_publishing()
+        later = publishing.publish()
+    assert later is not None and later.token != first.token
+
+
+def test_a_publish_that_fails_keeps_the_previous_publication(story, django_db_blocker):
+    before = publishing.current_manifest()
+    with django_db_blocker.block(), pytest.raises(RuntimeError):
+        publishing.publish(force=True)
+    assert publishing.current_manifest().token == before.token
+    assert not list(publishing.root().glob(".build-*"))
+
+
+# A real Redis, started by the test, stopped under the site
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    server = shutil.which("redis-server")
+    if server is None:
+        message = "redis-server is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port = _free_port()
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0", process
+    process.kill()
+    process.wait()
+
+
+def test_with_redis_stopped_every_public_url_still_answers(private_redis, settings, site):
+    url, process = private_redis
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    api = make_component("API")
+    incident = make_incident("Elevated API errors", components={api: "major_outage"})
+    maintenance = make_maintenance("Database upgrade", components=[api])
+    app, _ = site
+    process.kill()
+    process.wait()
+    for public_url in public_urls(api, incident, maintenance):
+        assert call(app, public_url).status_code == 200, public_url
+    # A public URL the publication does not hold yet renders through Django, cache or not.
+    newer = make_incident("Queue delays", components={api: "degraded_performance"})
+    assert b"Queue delays" in Client().get(f"/incidents/{newer.public_id}").content

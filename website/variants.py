@@ -1,0 +1,60 @@
+"""Every concrete answer of the public views, for the publisher: which incidents, maintenances and
+components have a page, and a fingerprint of what an incident's page shows, so a publication
+re-renders only the incidents that changed."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+from django.db.models import Count, Max
+
+from incidents.models import Incident
+from statuspage.models import Component
+from website.caching import Variant
+from website.serializers import page_updated_at
+
+
+def history_pages() -> Iterator[Variant]:
+    """Page 1, 2, ... for as long as the history goes (the publisher stops at the first 404)."""
+    for number in itertools.count(1):
+        yield Variant(query={"page": str(number)} if number > 1 else {})
+
+
+def _incident_variants(incidents: object) -> Iterator[Variant]:
+    rows = (
+        incidents.annotate(  # type: ignore[attr-defined]
+            last_update=Max("updates__updated_at"), update_count=Count("updates")
+        )
+        .order_by("id")
+        .values_list("public_id", "updated_at", "last_update", "update_count")
+    )
+    for public_id, updated_at, last_update, update_count in rows:
+        fingerprint = f"{updated_at.isoformat()}|{last_update}|{update_count}"
+        yield Variant(kwargs={"public_id": public_id}, fingerprint=fingerprint)
+
+
+def public_incident_pages() -> Iterator[Variant]:
+    """Every public incident and maintenance (both have a page under /incidents/)."""
+    return _incident_variants(Incident.objects.public())
+
+
+def _documents(incidents: object) -> Iterator[Variant]:
+    # A document also carries the page's `updated_at`, which any public change moves.
+    page = str(page_updated_at())
+    for variant in _incident_variants(incidents):
+        yield Variant(kwargs=variant.kwargs, fingerprint=f"{variant.fingerprint}|{page}")
+
+
+def public_incident_documents() -> Iterator[Variant]:
+    """Every public incident's JSON document."""
+    return _documents(Incident.objects.public().incidents())
+
+
+def public_maintenance_documents() -> Iterator[Variant]:
+    return _documents(Incident.objects.public().maintenances())
+
+
+def public_components() -> Iterator[Variant]:
+    for public_id in Component.objects.public().order_by("id").values_list("public_id", flat=True):
+        yield Variant(kwargs={"public_id": public_id})
