@@ -255,11 +255,12 @@ def uptime_bars(
         if 0 <= index < days and (major or partial or degraded or maintenance):
             stored[component_id].append((index, major, partial, degraded, maintenance))
 
+    zone = timezone.get_current_timezone()
     bars: dict[int, UptimeBar] = {}
     for component in components:
         tracked_since = max(_tracked_from(component), window_start)
         if tracked_since <= now:
-            tracked_from = (timezone.localdate(tracked_since) - first_day).days
+            tracked_from = (tracked_since.astimezone(zone).date() - first_day).days
         else:
             tracked_from = days
         recorded: dict[int, DayBar] = {}

@@ -74,8 +74,13 @@ class IncidentLink:
 @dataclass
 class ComponentEntry:
     component: Component
+    url: str
     uptime: UptimeBar | None = None
     is_group = False
+
+    @property
+    def status_label(self) -> str:
+        return COMPONENT_STATUS_LABELS.get(self.component.status, self.component.status)
 
 
 @dataclass
@@ -204,18 +209,22 @@ def _component_entries(
             component.only_show_if_degraded and component.status == ComponentStatus.OPERATIONAL
         )
 
+    # Every row links to its component's page: resolve the pattern once, not per row.
+    url_pattern = reverse("component", kwargs={"public_id": "public-id"})
+
+    def entry(component: Component) -> ComponentEntry:
+        return ComponentEntry(component, url_pattern.replace("public-id", component.public_id))
+
     keyed: list[tuple[tuple[int, str, int], GroupEntry | ComponentEntry]] = []
     for group in groups:
         members = children.get(group.pk, [])
-        shown = [ComponentEntry(c) for c in members if visible(c)]
+        shown = [entry(c) for c in members if visible(c)]
         if shown:
             status = worst_component_status(c.status for c in members)
             keyed.append(((group.position, group.name, group.pk), GroupEntry(group, shown, status)))
     for component in loose:
         if visible(component):
-            keyed.append(
-                ((component.position, component.name, component.pk), ComponentEntry(component))
-            )
+            keyed.append(((component.position, component.name, component.pk), entry(component)))
     keyed.sort(key=lambda pair: pair[0])
     entries = [entry for _, entry in keyed]
     return entries, [e.component for e in _flatten(entries)]
@@ -292,24 +301,31 @@ def _attach_bar_incidents(
             "incident__resolved_at",
         )
     )
-    links: dict[str, IncidentLink] = {}
-    # Hundreds of rows: resolve the URL pattern and the page's zone once, not per row.
+    # Hundreds of rows: resolve the URL pattern and the page's zone once, not per row, and
+    # each incident's link and days once, however many components it touched.
     url_pattern = reverse("incident", kwargs={"public_id": "public-id"})
     zone = timezone.get_current_timezone()
+    last_index = (timezone.localdate(now) - first_day).days
+    spans: dict[str, tuple[IncidentLink, range]] = {}
     for component_id, public_id, name, impact, kind, started_at, resolved_at in rows:
-        link = links.get(public_id)
-        if link is None:
-            link = links[public_id] = IncidentLink(
+        span = spans.get(public_id)
+        if span is None:
+            link = IncidentLink(
                 name=name,
                 url=url_pattern.replace("public-id", public_id),
                 impact=impact,
                 is_maintenance=kind == Kind.MAINTENANCE,
             )
-        bar = bars[component_id]
-        first = (max(started_at, window_start).astimezone(zone).date() - first_day).days
-        last = (min(resolved_at or now, now).astimezone(zone).date() - first_day).days
-        for index in range(max(first, 0), min(last, len(bar.dates) - 1) + 1):
-            bar.incidents.setdefault(index, []).append(link)
+            first = (max(started_at, window_start).astimezone(zone).date() - first_day).days
+            last = (min(resolved_at or now, now).astimezone(zone).date() - first_day).days
+            span = spans[public_id] = (link, range(max(first, 0), min(last, last_index) + 1))
+        link, indexes = span
+        incidents = bars[component_id].incidents
+        for index in indexes:
+            if index in incidents:
+                incidents[index].append(link)
+            else:
+                incidents[index] = [link]
 
 
 def _past_days(summaries: Iterable[IncidentSummary], *, today: dt.date) -> list[PastDay]:
