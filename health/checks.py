@@ -1,11 +1,11 @@
 """What /health reports: a probe of each backend, the background processes' heartbeats, and one
 overall status.
 
-The page can serve as long as its database and its cache answer, so those two are critical:
-either one down makes the status "down" (HTTP 503). The rest (the broker, the workers, the
-checker) the page can do without for a while: trouble there makes the status "degraded" and the
-answer stays 200, so a load balancer never takes out a page that still serves because a
-background process stalled.
+The page renders from its database and its cache, so those two are critical: either one down
+makes the status "down" (HTTP 503), unless a publication of the site is live, which the web
+processes serve without either. The rest (the broker, the workers, the checker) the page can do
+without for a while: trouble there makes the status "degraded" and the answer stays 200, so a
+load balancer never takes out a page that still serves because a background process stalled.
 
 Each probe runs in a thread of its own and the report waits for them at most HEALTH_TIMEOUT_MS,
 so a backend that hangs makes its probe "down" instead of holding the request.
@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from statuspage.models import Heartbeat, HeartbeatKind
 from statuspage.version import public_version
+from website.publishing import publication_status
 
 logger = logging.getLogger(__name__)
 
@@ -129,17 +130,6 @@ def probe_broker() -> None:
         broker.ensure_connection(max_retries=0)
 
 
-def read_publication() -> dict[str, Any] | None:
-    """The live publication of the site as files (its age, how long it took), from the
-    publishing system; None where there is none."""
-    try:
-        from website import publishing
-    except ImportError:
-        return None
-    status = getattr(publishing, "publication_status", None)
-    return status() if callable(status) else None
-
-
 @dataclass(frozen=True)
 class HealthReport:
     status: str
@@ -207,22 +197,29 @@ def _public_version_check(version: int | None, now: dt.datetime) -> dict[str, An
 
 
 def _publication_check(outcome: ProbeOutcome) -> dict[str, Any] | None:
-    """The published copy's age, for information: the publisher redoes it on every change."""
+    """The live publication, where the site is published as files. The publisher redoes it at
+    least every PUBLISH_INTERVAL_SECONDS, so one much older than that is stale: the publisher
+    stopped, and visitors see the site as it was."""
     if outcome.timed_out or outcome.error is not None:
         return _probe_result(outcome, name="publication", critical=False)
     if outcome.value is None:
         return None
+    age = outcome.value["age_seconds"]
+    stale_after = settings.PUBLISH_INTERVAL_SECONDS + settings.HEALTH_STALE_SECONDS
     return {
-        "status": OK,
+        "status": STALE if age > stale_after else OK,
         "critical": False,
-        "age_seconds": round(outcome.value["age_seconds"], 1),
+        "age_seconds": round(age, 1),
         "duration_seconds": round(outcome.value["duration_seconds"], 3),
     }
 
 
 def overall_status(checks: dict[str, dict[str, Any]]) -> str:
     if any(check["critical"] and check["status"] != OK for check in checks.values()):
-        return DOWN
+        # The published copy answers visitors without the database or the cache, even a stale
+        # one: the page as it was beats no page.
+        serves_published = checks.get("publication", {}).get("status") in (OK, STALE)
+        return DEGRADED if serves_published else DOWN
     if any(check["status"] != OK for check in checks.values()):
         return DEGRADED
     return OK
@@ -234,7 +231,7 @@ def health_report() -> HealthReport:
             "database": probe_database,
             "cache": probe_cache,
             "broker": probe_broker,
-            "publication": read_publication,
+            "publication": publication_status,
         },
         timeout=settings.HEALTH_TIMEOUT_MS / 1000,
     )

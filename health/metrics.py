@@ -16,11 +16,11 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from checker.models import CheckState
-from health.checks import read_publication
 from incidents.models import Incident
 from notifications.models import Delivery, DeliveryStatus
 from statuspage.models import COMPONENT_STATUS_VALUES, Component, Heartbeat
 from statuspage.version import public_version
+from website.publishing import publication_status
 
 
 def _seconds_between(earlier: dt.datetime, later: dt.datetime) -> float:
@@ -104,7 +104,7 @@ class StatusPageCollector(Collector):
 
     def _publication(self) -> Iterator[Metric]:
         """The live publication's age and build time, where the site is published as files."""
-        publication = read_publication()
+        publication = publication_status()
         if publication is None:
             return
         yield GaugeMetricFamily(

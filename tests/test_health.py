@@ -5,8 +5,11 @@ replacing our code."""
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -25,6 +28,7 @@ from tests.checker.servers import closed_port, silent_port
 from tests.factories import make_component, make_incident, make_maintenance
 from tests.notifications.factories import make_subscriber
 from tests.notifications.outbox import fan_out_pending
+from website import publishing
 
 pytest_plugins = ["tests.notifications.plugin"]
 
@@ -47,18 +51,27 @@ def samples(response) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-@pytest.fixture
-def unreachable_database(tmp_path, monkeypatch) -> Iterator[None]:
-    """New connections to the default database fail, as when its server is down; the test's own
-    connection (already open) keeps working."""
+@contextmanager
+def unreachable_default_database() -> Iterator[None]:
+    """New connections to the default database fail, as when its server is down; connections
+    already open (the test's own) keep working."""
     settings_dict = connections["default"].settings_dict
-    if connections["default"].vendor == "postgresql":
-        with closed_port() as port:
-            monkeypatch.setitem(settings_dict, "HOST", "127.0.0.1")
-            monkeypatch.setitem(settings_dict, "PORT", str(port))
+    saved = dict(settings_dict)
+    with tempfile.TemporaryDirectory() as folder, closed_port() as port:
+        if connections["default"].vendor == "postgresql":
+            settings_dict.update(HOST="127.0.0.1", PORT=str(port))
+        else:
+            settings_dict["NAME"] = str(Path(folder) / "missing" / "db.sqlite3")
+        try:
             yield
-    else:
-        monkeypatch.setitem(settings_dict, "NAME", str(tmp_path / "missing" / "db.sqlite3"))
+        finally:
+            settings_dict.clear()
+            settings_dict.update(saved)
+
+
+@pytest.fixture
+def unreachable_database() -> Iterator[None]:
+    with unreachable_default_database():
         yield
 
 
@@ -141,6 +154,57 @@ def test_it_answers_503_down_when_the_database_cannot_be_reached(client, unreach
     assert body["checks"]["workers"]["status"] == "unknown"
     assert body["checks"]["cache"]["status"] == "ok"
     assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.published
+@pytest.mark.django_db(transaction=True)
+def test_with_a_live_publication_a_database_outage_leaves_the_page_serving(client):
+    make_incident(components={make_component(): "major_outage"})
+    publishing.publish(force=True)
+
+    with unreachable_default_database():
+        response = client.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"]["status"] == "down"
+    publication = body["checks"]["publication"]
+    assert publication["status"] == "ok"
+    assert 0 <= publication["age_seconds"] < 60
+
+
+@pytest.mark.published
+@pytest.mark.django_db(transaction=True)
+def test_a_publication_the_publisher_left_behind_is_stale(client, settings):
+    beat_everything()
+    publishing.publish(force=True)
+    stale_after = settings.PUBLISH_INTERVAL_SECONDS + settings.HEALTH_STALE_SECONDS
+
+    later = timezone.now() + dt.timedelta(seconds=stale_after + 10)
+    with time_machine.travel(later, tick=False):
+        beat_everything()
+        body = client.get("/health").json()
+
+    assert body["status"] == "degraded"
+    assert {name for name, check in body["checks"].items() if check["status"] != "ok"} == {
+        "publication"
+    }
+    assert body["checks"]["publication"]["status"] == "stale"
+    assert body["checks"]["publication"]["age_seconds"] >= stale_after + 10
+
+
+@pytest.mark.published
+@pytest.mark.django_db
+def test_metrics_report_the_live_publication(client, settings):
+    settings.METRICS_PUBLIC = True
+    make_component()
+    publishing.publish(force=True)
+
+    found = samples(client.get("/metrics"))
+
+    assert 0 <= found[("statuspage_publish_age_seconds", ())] < 60
+    assert found[("statuspage_publish_duration_seconds", ())] > 0
 
 
 @pytest.mark.django_db
@@ -252,6 +316,16 @@ def test_liveness_answers_without_asking_any_backend(client, unreachable_databas
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.public_cache
+@pytest.mark.django_db(transaction=True)
+def test_the_public_cache_never_answers_for_health(client):
+    before = client.get("/health").json()
+    beat_everything()
+    after = client.get("/health").json()
+
+    assert (before["status"], after["status"]) == ("degraded", "ok")
 
 
 @pytest.mark.django_db
