@@ -119,8 +119,10 @@ if PUBLISH_MODE not in ("thread", "inline", "off"):
     raise ImproperlyConfigured("PUBLISH_MODE must be one of thread, inline, off")
 # Republish at least this often even when nothing changed (time moves the uptime bars).
 PUBLISH_INTERVAL_SECONDS = env_int("PUBLISH_INTERVAL_SECONDS", 60, minimum=5, maximum=3600)
-# How often each process's publisher looks whether the publication is behind.
+# How often a web process's publisher looks whether the publication is behind (a worker's
+# looks every second), and how long it leaves a change to a worker before publishing itself.
 PUBLISH_CHECK_SECONDS = env_int("PUBLISH_CHECK_SECONDS", 5, minimum=1, maximum=600)
+PUBLISH_FALLBACK_SECONDS = env_int("PUBLISH_FALLBACK_SECONDS", 15, minimum=0, maximum=3600)
 # Publications kept on disk for readers that still hold an older one.
 PUBLISH_KEEP = env_int("PUBLISH_KEEP", 3, minimum=2, maximum=100)
 PUBLISH_BROTLI_QUALITY = env_int("PUBLISH_BROTLI_QUALITY", 6, minimum=0, maximum=11)

@@ -59,6 +59,7 @@ def test_it_parses_cache_urls():
     assert parse_cache_url("redis://127.0.0.1:6379/1") == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/1",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
     assert parse_cache_url("locmem://x")["BACKEND"].endswith("LocMemCache")
     with pytest.raises(ImproperlyConfigured):

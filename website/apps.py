@@ -24,4 +24,4 @@ class WebsiteConfig(AppConfig):
 def _start_publisher(**kwargs: object) -> None:
     from website.publishing import start_background_publisher
 
-    start_background_publisher()
+    start_background_publisher(eager=True)

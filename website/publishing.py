@@ -313,15 +313,24 @@ def _write_marker(version: int) -> None:
     os.replace(temporary, folder / WANTED)
 
 
-def needs_publishing(manifest: Manifest | None = None) -> bool:
+def needs_publishing(manifest: Manifest | None = None, *, grace: float = 0.0) -> bool:
+    """Whether the publication is behind: a change it does not show, another day, or its age.
+
+    With `grace`, only once it has been behind for that many seconds (the web processes' check,
+    which leaves the work to a worker's publisher while one runs).
+    """
     manifest = manifest or current_manifest()
     if manifest is None:
         return True
-    if wanted_version() > manifest.wanted:
+    now = time.time()
+    wanted = wanted_version()
+    if wanted > manifest.wanted and now - wanted / 1e9 >= grace:
         return True
     if manifest.date != timezone.localdate().isoformat():
-        return True
-    return time.time() - manifest.published_at >= settings.PUBLISH_INTERVAL_SECONDS
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        if timezone.now().timestamp() - midnight.timestamp() >= grace:
+            return True
+    return now - manifest.published_at >= settings.PUBLISH_INTERVAL_SECONDS + grace
 
 
 @contextmanager
@@ -340,9 +349,11 @@ def _exclusive() -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def publish(*, force: bool = False) -> Manifest | None:
+def publish(*, force: bool = False, grace: float = 0.0) -> Manifest | None:
     """Publish if anything (or time) moved since the current publication; None when another
     process is publishing or nothing needed it. The caller's thread renders."""
+    if not force and not needs_publishing(grace=grace):
+        return None
     with _exclusive() as mine:
         if not mine:
             return None
@@ -647,14 +658,22 @@ def _prune(*, keep: str) -> None:
 
 class _Publisher:
     """A daemon thread per process that publishes when a change is announced and whenever the
-    publication grows old; the folder's lock makes one of them do it at a time."""
+    publication grows old; the folder's lock makes one of them do it at a time.
+
+    In a worker it is eager: it looks every second and publishes at once. In a web process it
+    stands by: it publishes only what has been waiting PUBLISH_FALLBACK_SECONDS, so rendering
+    stays out of the processes that answer visitors while a worker is there to do it, and the
+    page stays fresh when none is.
+    """
 
     def __init__(self) -> None:
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.eager = False
 
-    def ensure_running(self) -> None:
+    def ensure_running(self, *, eager: bool = False) -> None:
+        self.eager = self.eager or eager
         if self.thread is not None and self.thread.is_alive():
             return
         with self.lock:
@@ -666,10 +685,10 @@ class _Publisher:
 
     def _run(self) -> None:
         while True:
-            self.wake.wait(timeout=settings.PUBLISH_CHECK_SECONDS)
+            self.wake.wait(timeout=1.0 if self.eager else settings.PUBLISH_CHECK_SECONDS)
             self.wake.clear()
             try:
-                publish()
+                publish(grace=0.0 if self.eager else settings.PUBLISH_FALLBACK_SECONDS)
             except Exception:  # noqa: BLE001 - keep serving the last publication; retry later
                 logger.exception("publishing failed; the previous publication stays live")
             finally:
@@ -679,9 +698,9 @@ class _Publisher:
 _publisher = _Publisher()
 
 
-def start_background_publisher() -> None:
+def start_background_publisher(*, eager: bool = False) -> None:
     if settings.PUBLISH_MODE == "thread":
-        _publisher.ensure_running()
+        _publisher.ensure_running(eager=eager)
 
 
 def request_publish(*, version: int | None = None) -> None:
