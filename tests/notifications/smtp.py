@@ -3,6 +3,7 @@ message it accepts, and able to refuse recipients or run a hook when a recipient
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -29,7 +30,7 @@ class _Controller(Controller):
     """Listens on port 0 and learns the port the system picked."""
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
 

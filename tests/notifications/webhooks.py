@@ -88,6 +88,7 @@ class WebhookReceiver:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)
         return f"http://{host}:{port}/hooks/status"
 
     def start(self) -> WebhookReceiver:

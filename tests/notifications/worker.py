@@ -31,22 +31,23 @@ def flush_redis(url: str = REDIS_URL) -> None:
 
 
 def point_app_at(broker_url: str) -> tuple[str, dict]:
-    """Make this process's Celery app publish to `broker_url`; returns the old settings.
-
-    The app keeps pooled connections to the broker it first used, so they are dropped too.
-    """
+    """Make this process's Celery app publish to `broker_url`; returns the old settings."""
     old = (app.conf.broker_url, dict(app.conf.broker_transport_options or {}))
-    app.conf.broker_url = broker_url
-    app.conf.broker_transport_options = {}
-    app._pool = None
-    app.amqp._producer_pool = None
+    _configure_broker(broker_url, {})
     return old
 
 
 def restore_app(old: tuple[str, dict]) -> None:
-    app.conf.broker_url, app.conf.broker_transport_options = old
-    app._pool = None
-    app.amqp._producer_pool = None
+    _configure_broker(*old)
+
+
+def _configure_broker(url: str, options: dict) -> None:
+    app.conf["broker_url"] = url
+    app.conf["broker_transport_options"] = options
+    # The app keeps pooled connections to the broker it first used; Celery has no public way to
+    # drop them without unregistering the app, so its two private pools are reset.
+    app._pool = None  # type: ignore[attr-defined]  # private, absent from celery-types
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]  # private, as above
 
 
 class CeleryWorker:
