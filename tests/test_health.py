@@ -5,6 +5,9 @@ replacing our code."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -398,6 +401,29 @@ def test_beat_sends_a_heartbeat_to_every_queue(settings):
     for queue, entry in sent_to.items():
         assert entry["args"] == (queue,)
         assert entry["schedule"] == settings.HEALTH_HEARTBEAT_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        # No longer than the beats it watches: every heartbeat would look stale.
+        ("HEALTH_STALE_SECONDS", "10"),
+        ("HEALTH_TIMEOUT_MS", "0"),
+        ("METRICS_TOKEN", "short"),
+    ],
+)
+def test_a_setting_that_cannot_work_stops_the_start(variable, value):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, variable: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert variable in result.stderr
 
 
 # /metrics --------------------------------------------------------------------------------------
