@@ -12,8 +12,10 @@ the selectors, so nothing a serializer is given can leak them.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -56,8 +58,16 @@ class Catalog:
     groups: list[ComponentGroup]
     components: list[Component]
 
+    @cached_property
+    def _children(self) -> dict[int, list[Component]]:
+        children: dict[int, list[Component]] = defaultdict(list)
+        for component in self.components:
+            if component.group_id is not None:
+                children[component.group_id].append(component)
+        return children
+
     def children(self, group: ComponentGroup) -> list[Component]:
-        return [c for c in self.components if c.group_id == group.pk]
+        return self._children.get(group.pk, [])
 
     @property
     def latest_change(self) -> dt.datetime | None:
@@ -66,11 +76,19 @@ class Catalog:
 
 
 def load_catalog() -> Catalog:
-    """Public components (with their group) and public groups: two queries."""
-    return Catalog(
-        groups=list(ComponentGroup.objects.public()),
-        components=list(Component.objects.public().select_related("group")),
-    )
+    """Public components (with their group) and public groups: two queries.
+
+    Each component's group is the catalog's own object, set in place of a join that would
+    build a copy of its group for every component.
+    """
+    groups = list(ComponentGroup.objects.public())
+    components = list(Component.objects.public())
+    by_pk = {group.pk: group for group in groups}
+    for component in components:
+        group = by_pk.get(component.group_id)
+        if group is not None:
+            component.group = group
+    return Catalog(groups=groups, components=components)
 
 
 def public_components_prefetch(lookup: str = "components") -> Prefetch:
@@ -154,7 +172,7 @@ def serialize_status(status: PageStatus) -> Json:
 
 
 def serialize_component(component: Component) -> Json:
-    """A component; its group must have been fetched with it (select_related("group"))."""
+    """A component; its group must be loaded with it (select_related, or load_catalog)."""
     return {
         "id": component.public_id,
         "name": component.name,
