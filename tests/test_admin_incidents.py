@@ -175,7 +175,7 @@ def test_it_posts_an_update_that_changes_component_statuses(staff: Client) -> No
     assert incident.status == "identified"
     api.refresh_from_db()
     assert api.status == "partial_outage"
-    latest = incident.updates.first()
+    latest = incident.updates.latest("display_at", "id")
     assert latest.status == "identified"
     assert [(c.old_status, c.new_status) for c in latest.component_changes.all()] == [
         ("major_outage", "partial_outage")
@@ -201,7 +201,7 @@ def test_an_update_records_only_the_component_statuses_that_changed(staff: Clien
             f"component_{web.pk}": "operational",
         },
     )
-    latest = incident.updates.first()
+    latest = incident.updates.latest("display_at", "id")
     assert [c.component for c in latest.component_changes.all()] == [web]
     assert not latest.deliver_notifications
 
@@ -329,6 +329,7 @@ def test_it_backfills_a_past_incident(staff: Client) -> None:
     incident = Incident.objects.get()
     assert incident.backfilled
     assert incident.status == "resolved"
+    assert incident.resolved_at is not None
     assert incident.resolved_at - incident.started_at == dt.timedelta(hours=1)
     api.refresh_from_db()
     assert api.status == "operational"

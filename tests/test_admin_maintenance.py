@@ -93,14 +93,14 @@ def test_it_starts_verifies_and_completes_a_maintenance(staff: Client) -> None:
     db.refresh_from_db()
     assert maintenance.status == "in_progress"
     assert db.status == "under_maintenance"
-    assert "in progress" in maintenance.updates.first().body
+    assert "in progress" in maintenance.updates.latest("display_at", "id").body
 
     staff.post(_url(maintenance), {"status": "verifying", "body": "Checking that all is well."})
     maintenance.refresh_from_db()
     db.refresh_from_db()
     assert maintenance.status == "verifying"
     assert db.status == "under_maintenance"
-    assert maintenance.updates.first().body == "Checking that all is well."
+    assert maintenance.updates.latest("display_at", "id").body == "Checking that all is well."
 
     staff.post(_url(maintenance), {"status": "completed", "body": "All done."})
     maintenance.refresh_from_db()
@@ -165,6 +165,7 @@ def test_it_renames_and_reschedules_a_maintenance_and_tells_subscribers(staff: C
 
     maintenance = make_maintenance()
     assert _edit_url(maintenance) in staff.get(_url(maintenance)).content.decode()
+    assert maintenance.scheduled_for is not None
     start = (maintenance.scheduled_for + dt.timedelta(days=7)).replace(second=0, microsecond=0)
     events = OutboxEvent.objects.count()
 
@@ -186,7 +187,7 @@ def test_it_renames_and_reschedules_a_maintenance_and_tells_subscribers(staff: C
         start,
         start + dt.timedelta(hours=3),
     )
-    update = maintenance.updates.first()
+    update = maintenance.updates.latest("display_at", "id")
     assert (update.status, update.body) == ("scheduled", "We moved this maintenance by a week.")
     assert OutboxEvent.objects.count() == events + 1
     public = Client().get(maintenance.get_absolute_url()).content.decode()
@@ -195,6 +196,7 @@ def test_it_renames_and_reschedules_a_maintenance_and_tells_subscribers(staff: C
 
 def test_a_reschedule_without_a_message_posts_no_update(staff: Client) -> None:
     maintenance = make_maintenance()
+    assert maintenance.scheduled_for is not None
     start = (maintenance.scheduled_for + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
     response = staff.post(
         _edit_url(maintenance),
@@ -219,6 +221,7 @@ def test_a_running_maintenance_can_only_move_its_end(staff: Client) -> None:
     services.maintenance_start(maintenance=maintenance)
     maintenance.refresh_from_db()
     started = maintenance.scheduled_for
+    assert started is not None and maintenance.scheduled_until is not None
     form = staff.get(_edit_url(maintenance)).content.decode()
     assert "only the end can move" in form
     end = (maintenance.scheduled_until + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
@@ -239,6 +242,7 @@ def test_a_window_ending_before_it_starts_or_a_completed_one_is_refused(staff: C
     from incidents import services
 
     maintenance = make_maintenance()
+    assert maintenance.scheduled_for is not None
     start = maintenance.scheduled_for.replace(second=0, microsecond=0)
     backwards = {
         "name": "Renamed",

@@ -99,7 +99,7 @@ def test_recovery_resolves_with_the_window_and_its_duration(api, check):
     incident = Incident.objects.get()
     assert incident.status == "resolved"
     assert incident.resolved_at == T0 + 3 * MINUTE
-    assert incident.updates.first().body == (
+    assert incident.updates.latest("display_at", "id").body == (
         "From 04:44 to 04:47 UTC (3 minutes), checks of the US data center API failed: "
         "connection timed out. They pass again."
     )
@@ -145,7 +145,7 @@ def test_a_worse_state_posts_an_update_to_the_same_incident(api):
     assert incident.updates.count() == 2
     assert incident.impact == "critical"
     assert refreshed(api).status == "major_outage"
-    assert "fail: connection timed out" in incident.updates.first().body
+    assert "fail: connection timed out" in incident.updates.latest("display_at", "id").body
 
 
 def test_a_second_failing_check_adds_no_second_incident(api, check):
@@ -161,7 +161,7 @@ def test_a_staff_incident_gets_evidence_quietly_and_is_never_resolved_by_the_che
     feed(check, UP, T0 - MINUTE)
     after = run(check, [DOWN, DOWN, DOWN])
     assert Incident.objects.count() == 1
-    evidence = staff.updates.first()
+    evidence = staff.updates.latest("display_at", "id")
     assert evidence.body == (
         "Automated checks: since 04:44 UTC, checks of the US data center API fail: "
         "connection timed out."
@@ -173,7 +173,7 @@ def test_a_staff_incident_gets_evidence_quietly_and_is_never_resolved_by_the_che
     staff.refresh_from_db()
     assert staff.status == "investigating"
     assert (
-        staff.updates.first().body
+        staff.updates.latest("display_at", "id").body
         == "Automated checks: checks of the US data center API pass again since 04:47 UTC."
     )
     assert refreshed(api).status == "partial_outage"
@@ -209,7 +209,7 @@ def test_an_update_by_staff_makes_the_incident_theirs(api, check):
     run(check, [UP, UP], start=after + MINUTE)
     incident.refresh_from_db()
     assert incident.status == "identified"
-    note = incident.updates.first()
+    note = incident.updates.latest("display_at", "id")
     assert note.body.startswith("Automated checks: checks of the US data center API pass again")
     assert note.deliver_notifications is False
 

@@ -69,7 +69,9 @@ def test_an_endpoint_that_fails_opens_an_incident_and_its_recovery_resolves_it(s
     tick(5)
     incident.refresh_from_db()
     assert incident.status == "resolved"
-    assert incident.updates.first().body.startswith("From 04:45 to 04:48 UTC (3 minutes), ")
+    assert incident.updates.latest("display_at", "id").body.startswith(
+        "From 04:45 to 04:48 UTC (3 minutes), "
+    )
     api.refresh_from_db()
     assert api.status == "operational"
     assert server.hits("/health") == 6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from typing import Any
 
 import pytest
 import time_machine
@@ -19,7 +20,7 @@ from tests.factories import make_component, make_incident
 T0 = dt.datetime(2026, 3, 2, 4, 44, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
 
-SUMMARY = {
+SUMMARY: dict[str, Any] = {
     "page": {"id": "acme", "name": "Acme Status", "url": "https://status.acme.test"},
     "components": [
         {"id": "k2x9", "name": "Payments API", "status": "operational", "group": False},
@@ -117,14 +118,14 @@ def test_it_mirrors_the_component_as_the_summary_changes_between_probes(settings
         assert payments.status == "operational"
         incident.refresh_from_db()
         assert incident.status == "resolved"
-        assert incident.updates.first().body == (
+        assert incident.updates.latest("display_at", "id").body == (
             "From 04:46 to 04:50 UTC (4 minutes), Acme Status reported Payments API as partial "
             "outage (“Elevated errors”). They pass again."
         )
 
         probe_at(8, summary("under_maintenance"))
         assert payments.status == "under_maintenance"
-        assert payments.status_changes.last().reason == "checker"
+        assert payments.status_changes.latest("changed_at", "id").reason == "checker"
         probe_at(10, summary("operational"))
         assert payments.status == "operational"
         assert Incident.objects.count() == 1

@@ -32,7 +32,9 @@ def home(client, *, now: dt.datetime = NOW) -> str:
 
 
 def banner(html: str) -> str:
-    return re.search(r'<h2 id="status-banner-title"[^>]*>([^<]*)</h2>', html)[1]
+    found = re.search(r'<h2 id="status-banner-title"[^>]*>([^<]*)</h2>', html)
+    assert found, "no status banner"
+    return found[1]
 
 
 def section(html: str, section_id: str) -> str:
@@ -248,6 +250,7 @@ def test_it_shows_upcoming_and_running_maintenance_with_their_window(client):
 
     assert "Database upgrade" in html and "Network work" in html
     assert html.index("Network work") < html.index("Database upgrade")
+    assert upcoming.scheduled_for and upcoming.scheduled_until
     window_start = upcoming.scheduled_for.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     window_end = upcoming.scheduled_until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f'<time datetime="{window_start}" data-style="datetime">' in html
@@ -478,6 +481,7 @@ def test_it_shows_a_maintenance_with_its_window(client):
 
     assert "Scheduled maintenance" in html
     assert "Window" in html
+    assert maintenance.scheduled_until
     stamp = maintenance.scheduled_until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f'<time datetime="{stamp}"' in html
     assert "<li>Database</li>" in html  # not yet under maintenance, so no status

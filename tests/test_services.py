@@ -212,6 +212,7 @@ def test_a_maintenance_runs_its_course():
     maintenance.refresh_from_db()
     assert db.status == "operational"
     assert maintenance.status == "completed"
+    assert maintenance.resolved_at is not None
     assert maintenance.resolved_at >= maintenance.started_at
     assert [u.status for u in maintenance.updates.all()] == [
         "completed",
@@ -226,6 +227,7 @@ def test_completing_a_maintenance_before_it_starts_is_allowed():
     services.maintenance_complete(maintenance=maintenance, body="Cancelled.")
     maintenance.refresh_from_db()
     assert maintenance.status == "completed"
+    assert maintenance.resolved_at is not None
     assert maintenance.resolved_at <= timezone.now()
 
 
@@ -322,6 +324,7 @@ def test_an_incident_can_be_renamed_and_its_impact_changed():
 
 def test_a_maintenance_can_be_rescheduled_until_it_completes():
     maintenance = make_maintenance(starts_in=dt.timedelta(days=1))
+    assert maintenance.scheduled_for is not None
     start = maintenance.scheduled_for + dt.timedelta(hours=3)
     services.maintenance_reschedule(
         maintenance=maintenance, scheduled_for=start, scheduled_until=start + dt.timedelta(hours=1)
