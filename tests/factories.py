@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 from django.utils import timezone
 
@@ -29,7 +30,7 @@ def make_incident(
     impact: str = "major",
     body: str = "We are investigating elevated error rates.",
     components: dict[Component, str] | None = None,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> Incident:
     return services.incident_open(
         name=name, impact=impact, body=body, component_statuses=components or {}, **kwargs
@@ -42,7 +43,7 @@ def make_maintenance(
     starts_in: dt.timedelta = dt.timedelta(days=2),
     lasts: dt.timedelta = dt.timedelta(hours=2),
     components: list[Component] | None = None,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> Incident:
     start = timezone.now() + starts_in
     return services.maintenance_schedule(

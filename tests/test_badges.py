@@ -30,14 +30,14 @@ def parse_badge(client: Client, url: str) -> dict[str, Any]:
     root = ET.fromstring(response.content)
     assert root.tag == f"{SVG}svg"
     texts = [t.text for t in root.iter(f"{SVG}text") if t.get("aria-hidden") != "true"]
-    fills = [r.get("fill") for r in root.find(f"{SVG}g").iter(f"{SVG}rect")]
+    fills = [r.get("fill") for r in root.iterfind(f"{SVG}g/{SVG}rect")]
     return {
         "texts": texts,
         "label_colour": fills[0],
         "colour": fills[1],
-        "title": root.find(f"{SVG}title").text,
+        "title": root.findtext(f"{SVG}title"),
         "aria_label": root.get("aria-label"),
-        "width": int(root.get("width")),
+        "width": int(root.get("width", "")),
     }
 
 

@@ -48,8 +48,8 @@ def test_it_draws_the_mean_and_p95_of_each_hour(client):
     assert response["Content-Type"].startswith("image/svg+xml")
     assert response["Cache-Control"] == "public, max-age=300"
     root = ET.fromstring(response.content)
-    assert root.find(f"{SVG}title").text == "Response time of the API"
-    paths = {p.get("class"): p.get("d") for p in root.iter(f"{SVG}path")}
+    assert root.findtext(f"{SVG}title") == "Response time of the API"
+    paths = {p.get("class"): p.get("d", "") for p in root.iter(f"{SVG}path")}
     mean, p95 = paths["mean s1"], paths["p95 s1"]
     # Hours 5, 2 and 1 ago: a lone point, then a segment of two (a gap breaks the line).
     assert mean.count("M") == 2 and mean.count("L") == 1

@@ -60,7 +60,9 @@ def days_of(html: str, component) -> dict[str, Day]:
 
 def uptime_text(html: str, component) -> str:
     section = component_section(html, component)
-    return re.search(r'<span class="uptime__percent">([^<]*)</span>', section)[1]
+    found = re.search(r'<span class="uptime__percent">([^<]*)</span>', section)
+    assert found, "no uptime percentage"
+    return found[1]
 
 
 def set_status(component, status: str, when: dt.datetime) -> None:

@@ -111,8 +111,13 @@ def test_days_follow_the_page_time_zone(settings):
 def test_a_bar_level_follows_the_downtime():
     from statuspage.uptime import DayBar
 
-    def level(**seconds: float) -> str:
-        return DayBar(date=dt.date(2026, 1, 1), tracked=True, **seconds).level
+    def level(*, major_outage_seconds: float = 0, partial_outage_seconds: float = 0) -> str:
+        return DayBar(
+            date=dt.date(2026, 1, 1),
+            tracked=True,
+            major_outage_seconds=major_outage_seconds,
+            partial_outage_seconds=partial_outage_seconds,
+        ).level
 
     assert level() == "operational"
     assert level(major_outage_seconds=60) == "minor"
