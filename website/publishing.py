@@ -46,6 +46,7 @@ from django.db import connections
 from django.db.models import Count, Max
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
+from django.template.loader import render_to_string
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -556,6 +557,18 @@ def _add_error_pages(builder: _Builder, renderer: _Renderer) -> None:
             status=404,
             headers={**dict(missing.items()), "Cache-Control": "no-store"},
             body=missing.content,
+            fingerprint=None,
+        )
+    )
+    # What a web server in front shows when the application behind it does not answer.
+    unavailable = render_to_string("500.html").encode()
+    builder.add(
+        Rendered(
+            key="503",
+            file="503.html",
+            status=503,
+            headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+            body=unavailable,
             fingerprint=None,
         )
     )
