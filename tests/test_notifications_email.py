@@ -5,6 +5,7 @@ import datetime as dt
 import email
 import email.policy
 import re
+from typing import Any
 
 import pytest
 import time_machine
@@ -303,7 +304,7 @@ def test_it_does_not_add_subscribers_to_an_event_fanned_out_before_they_came(smt
     assert list(smtp_sink.counts()) == ["ada@example.com"]
 
 
-def _comparable(raw: bytes) -> dict[str, object]:
+def _comparable(raw: bytes) -> dict[str, Any]:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     headers = {
         name: " ".join(str(value).split())

@@ -133,7 +133,9 @@ def test_it_records_each_delivery_at_the_moment_it_was_accepted(smtp_sink):
     after = timezone.now()
     rows = list(Delivery.objects.order_by("pk").values_list("status", "sent_at", "attempts"))
     assert [(status, attempts) for status, _, attempts in rows] == [("sent", 1), ("sent", 1)]
-    assert before <= rows[0][1] < rows[1][1] <= after
+    first_sent, second_sent = (sent_at for _, sent_at, _ in rows)
+    assert first_sent and second_sent
+    assert before <= first_sent < second_sent <= after
 
 
 class WorkerKilled(BaseException):
@@ -151,7 +153,7 @@ def test_it_sends_nothing_twice_after_a_worker_dies_with_its_batch_unwritten(
     make_incident()
     fan_out_pending()
     real_send = EmailTransport.send_bytes
-    sent = []
+    sent: list[str] = []
 
     def dies_on_the_fourth_message(self, **kwargs):
         if len(sent) == 3:

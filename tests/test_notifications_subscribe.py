@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 import time_machine
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 SUBSCRIBE = "/subscriptions/"
 
 
-def subscribe(client: Client, email: str, *components: str, **extra: str):
+def subscribe(client: Client, email: str, *components: str, **extra: Any):
     return client.post(SUBSCRIBE, {"email": email, "components": list(components)}, **extra)
 
 
@@ -89,7 +90,7 @@ def test_it_answers_an_address_already_subscribed_exactly_as_a_new_one(client):
 def test_it_confirms_on_a_click_not_on_opening_the_link(client):
     subscribe(client, "ada@example.com")
     send_notices()
-    confirm = link_in(mail.outbox[0].body, "confirm")
+    confirm = link_in(str(mail.outbox[0].body), "confirm")
 
     page = client.get(confirm)
     assert page.status_code == 200
@@ -106,7 +107,7 @@ def test_it_says_a_confirmation_link_expired_and_confirms_nothing(client, settin
     settings.NOTIFY_CONFIRM_MAX_AGE_HOURS = 48
     subscribe(client, "ada@example.com")
     send_notices()
-    confirm = link_in(mail.outbox[0].body, "confirm")
+    confirm = link_in(str(mail.outbox[0].body), "confirm")
     with time_machine.travel(timezone.now() + dt.timedelta(hours=49)):
         response = client.post(confirm)
     assert response.status_code == 400

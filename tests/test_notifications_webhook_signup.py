@@ -6,6 +6,7 @@ import html
 import ipaddress
 import re
 import socket
+from typing import Any
 
 import pytest
 import time_machine
@@ -77,7 +78,7 @@ def fake_dns(monkeypatch):
     return records
 
 
-def sign_up(client: Client, url: str, *components: str, **extra: object):
+def sign_up(client: Client, url: str, *components: str, **extra: Any):
     return client.post(PAGE, {"url": url, "components": list(components)}, **extra)
 
 
@@ -323,6 +324,7 @@ def test_an_endpoint_that_does_not_echo_stays_pending_and_gets_nothing(
     assert subscriber.challenge_attempts == 1
     error = "The endpoint answered 2xx without echoing the challenge: ok"
     assert subscriber.challenge_error == error
+    assert subscriber.challenge_next_at is not None
     assert subscriber.challenge_next_at - timezone.now() > dt.timedelta(seconds=55)
 
     make_incident(components={api: "major_outage"})
@@ -334,6 +336,7 @@ def test_an_endpoint_that_does_not_echo_stays_pending_and_gets_nothing(
     # Retried by the sweeper with backoff, then given up.
     webhook_receiver.answers.append((503, 0))
     for attempt in (2, 3):
+        assert subscriber.challenge_next_at is not None
         later = subscriber.challenge_next_at + dt.timedelta(seconds=1)
         with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
             assert sweeper.outbox_sweep(now=later).challenges == 1

@@ -142,12 +142,14 @@ def test_it_retries_failures_with_exponential_backoff(webhook_receiver, hook, se
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
     assert delivery.last_error.startswith("HTTP 500")
+    assert delivery.next_attempt_at and delivery.last_attempt_at
     assert delivery.next_attempt_at - delivery.last_attempt_at == dt.timedelta(seconds=60)
 
     with time_machine.travel(delivery.next_attempt_at + dt.timedelta(seconds=1)):
         send_due()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 2)
+    assert delivery.next_attempt_at and delivery.last_attempt_at
     assert delivery.next_attempt_at - delivery.last_attempt_at == dt.timedelta(seconds=120)
 
     with time_machine.travel(delivery.next_attempt_at + dt.timedelta(seconds=1)):
