@@ -7,7 +7,8 @@ Usage (from the repository root):
     .venv/bin/python bench/home_page.py --only large     # one data set: "demo" or "large"
 
 Each data set is built with `manage.py demo` (or `demo --large`) in its own fresh SQLite file
-in a temporary directory, by a child process of this script whose DATABASE_URL points there.
+in a temporary directory, by a child process of this script whose DATABASE_URL points there
+and which publishes nothing (PUBLISH_MODE=off), so only the requests below are timed.
 The child then requests "/" and "/api/v2/summary.json" with Django's test client and
 reports, for each of them on that data set:
 
@@ -82,6 +83,9 @@ def run_child(name: str, runs: int) -> dict:
             VAR_DIR=directory,
             DJANGO_SETTINGS_MODULE="statuspage.settings",
             DEBUG="false",
+            # No background publisher: it would render the site in this process while it is
+            # being timed.
+            PUBLISH_MODE="off",
         )
         completed = subprocess.run(
             [sys.executable, __file__, "--child", name, "--runs", str(runs)],
