@@ -85,6 +85,9 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0, maximum=86400),
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A database that stops answering fails a connection in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent web + worker processes on SQLite need WAL and a busy timeout.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

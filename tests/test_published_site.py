@@ -394,3 +394,8 @@ def test_with_redis_stopped_every_public_url_still_answers(private_redis, settin
     # A public URL the publication does not hold yet renders through Django, cache or not.
     newer = make_incident("Queue delays", components={api: "degraded_performance"})
     assert b"Queue delays" in Client().get(f"/incidents/{newer.public_id}").content
+
+
+@pytest.mark.parametrize("page", ["\u0663", "9" * 5000, "99999999999999999999", "-1", "0", "1.5"])
+def test_a_history_page_that_cannot_exist_is_404_not_an_error(client, page):
+    assert client.get("/history", {"page": page}).status_code == 404

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from website import selectors, variants
 from website.caching import live_token, public_page
+
+_PAGE_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 @public_page()
@@ -50,7 +54,9 @@ def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @public_page(params=("page",), variants=variants.history_pages, until_missing=True)
 def history(request: HttpRequest) -> HttpResponse:
     raw_page = request.GET.get("page", "1")
-    if not raw_page.isdigit() or int(raw_page) < 1:
+    # ASCII digits only, and few of them: str.isdigit() also takes other scripts' digits, and a
+    # number of thousands of digits is refused by int() itself.
+    if not _PAGE_NUMBER.fullmatch(raw_page) or int(raw_page) < 1:
         raise Http404("No such page")
     context = selectors.history_page_context(page=int(raw_page))
     if context is None:
