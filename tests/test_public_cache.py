@@ -172,3 +172,10 @@ def test_response_time_charts_are_not_held_by_the_public_cache():
 
     assert public_spec_for_path("/components/abc123def456") is not None
     assert public_spec_for_path("/components/abc123def456/response-time.svg") is None
+
+
+def test_a_cached_answer_is_not_given_to_a_host_outside_allowed_hosts(client):
+    make_component("API")
+    assert client.get("/").status_code == 200
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/api/v2/summary.json", headers={"Host": "evil.example"}).status_code == 400

@@ -204,6 +204,9 @@ class PublicCacheMiddleware:
         spec = public_spec_for_path(request.path_info)
         if spec is None:
             return self.get_response(request)
+        # Answer only for the site's own host names, cached or not: Django checks them when the
+        # view (or anything else) asks for the host, which a cached answer would skip.
+        request.get_host()
         version = public_version()
         key = _entry_key(request, spec, version)
         conditional = request.META.get("HTTP_IF_NONE_MATCH")
