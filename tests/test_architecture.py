@@ -40,11 +40,12 @@ def _imported_apps(path: Path) -> set[tuple[str, int]]:
     tree = ast.parse(path.read_text(), filename=str(path))
     found: set[tuple[str, int]] = set()
     for node in ast.walk(tree):
-        names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
+        else:
+            continue
         for name in names:
             top = name.split(".")[0]
             if top in APPS:
