@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications import dispatch, journal
-from notifications.channels import CHANNELS, channel_for
+from notifications.channels import channel_for
 from notifications.channels.base import BatchEvents, Channel, NothingToSend
 from notifications.claims import Claim, deliveries_claim
 from notifications.models import Delivery, DeliveryStatus, Subscriber
@@ -35,7 +35,7 @@ MAX_SEND_TASKS = 100
 
 def enqueue_sending(channel: str, count: int, *, after_commit: bool = True) -> int:
     """Enqueue enough send tasks for `count` due deliveries of one channel; returns how many."""
-    tasks = min(math.ceil(count / CHANNELS[channel].batch_size()), MAX_SEND_TASKS)
+    tasks = min(math.ceil(count / channel_for(channel).batch_size()), MAX_SEND_TASKS)
     for _ in range(tasks):
         if after_commit:
             dispatch.publish_after_commit("send_deliveries", channel)
