@@ -13,7 +13,7 @@ class, the stylesheet's default, which keeps the bulk of the page small.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from functools import lru_cache
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -32,28 +32,40 @@ def _day_class(level: str) -> str:
 def _compact_day_html(level: str, summary: str, iso_date: str, label: str) -> str:
     return (
         f'<li class="{_day_class(level)}" tabindex="0" data-date="{iso_date}" '
-        f'title="{label} · {escape(summary)}"></li>'
+        f'title="{label} · {_escaped(summary)}"></li>'
     )
 
 
 class _Window:
     """The texts of a window's days, and its rows of quiet days and of days without data."""
 
-    def __init__(self, dates: Sequence[dt.date]) -> None:
+    def __init__(self, first_day: dt.date, count: int) -> None:
+        dates = [first_day + dt.timedelta(days=offset) for offset in range(count)]
         self.iso_dates = [day.isoformat() for day in dates]
         self.labels = [f"{day:%b} {day.day}, {day.year}" for day in dates]
         pairs = list(zip(self.iso_dates, self.labels, strict=True))
-        quiet, no_data = DayBar(dates[0], True), DayBar(dates[0], False)
+        quiet, no_data = DayBar(first_day, True), DayBar(first_day, False)
         self.quiet = [_compact_day_html(quiet.level, quiet.summary, *pair) for pair in pairs]
         self.no_data = [_compact_day_html(no_data.level, no_data.summary, *pair) for pair in pairs]
 
 
+# A window's texts only change when the day rolls over: every page rendered that day shares them.
+@lru_cache(maxsize=4)
+def _window(first_day: dt.date, count: int) -> _Window:
+    return _Window(first_day, count)
+
+
+@lru_cache(maxsize=256)
+def _escaped(text: str) -> str:
+    """Escapes the few texts that recur all over a page: day summaries and impacts."""
+    return escape(text)
+
+
 class UptimeBarRenderer:
-    """Renders the bars of one page, sharing the window's rows and the incident links."""
+    """Renders the bars of one page, sharing the incident links between them."""
 
     def __init__(self) -> None:
-        self._windows: dict[tuple[dt.date, int], _Window] = {}
-        self._links: dict[IncidentLink, str] = {}
+        self._links: dict[str, str] = {}
 
     def render(self, bar: UptimeBar) -> SafeString:
         """The whole bar: its days, labelled with the component's name, and its legend."""
@@ -71,7 +83,7 @@ class UptimeBarRenderer:
 
     def render_days(self, bar: UptimeBar) -> str:
         """The bar's <li> days, oldest first."""
-        window = self._window(bar.dates)
+        window = _window(bar.dates[0], len(bar.dates))
         cut = bar.tracked_from
         parts = window.no_data[:cut] + window.quiet[cut:]
         for index in bar.recorded.keys() | bar.incidents.keys():
@@ -79,13 +91,6 @@ class UptimeBarRenderer:
                 bar.day(index), window.iso_dates[index], window.labels[index]
             )
         return "".join(parts)
-
-    def _window(self, dates: Sequence[dt.date]) -> _Window:
-        key = (dates[0], len(dates))
-        window = self._windows.get(key)
-        if window is None:
-            window = self._windows[key] = _Window(dates)
-        return window
 
     def _day_html(self, day: DayBar, iso_date: str, label: str) -> str:
         level, summary = day.level, day.summary
@@ -95,16 +100,16 @@ class UptimeBarRenderer:
         return (
             f'<li class="{_day_class(level)}" tabindex="0"><div class="day__tip">'
             f'<time class="day__date" datetime="{iso_date}">{label}</time> '
-            f'<span class="day__summary">{escape(summary)}</span>'
+            f'<span class="day__summary">{_escaped(summary)}</span>'
             f'<span class="visually-hidden">. Related:</span>'
             f'<ul class="day__incidents">{items}</ul></div></li>'
         )
 
     def _link_html(self, link: IncidentLink) -> str:
-        html = self._links.get(link)
+        html = self._links.get(link.url)
         if html is None:
-            html = self._links[link] = (
-                f'<li class="tone-{escape(link.impact)}"><a href="{escape(link.url)}">'
+            html = self._links[link.url] = (
+                f'<li class="tone-{_escaped(link.impact)}"><a href="{escape(link.url)}">'
                 f"{escape(link.name)}</a></li>"
             )
         return html
