@@ -55,6 +55,13 @@ class Answer:
         return self.body.decode()
 
 
+def published() -> publishing.Manifest:
+    """The live publication, which every test here has once its story is written."""
+    manifest = publishing.current_manifest()
+    assert manifest is not None, "nothing is published"
+    return manifest
+
+
 def call(app: Any, url: str, *, method: str = "GET", **headers: str) -> Answer:
     path, _, query = url.partition("?")
     environ = {
@@ -165,7 +172,7 @@ def test_a_page_parameter_the_history_does_not_have_goes_to_the_view(site, story
 
 def test_live_answers_204_for_the_published_token_and_the_sections_otherwise(site, story):
     app, django_app = site
-    token = publishing.current_manifest().token
+    token = published().token
     assert f"/live?v={token}" in call(app, "/").text()
     assert call(app, f"/live?v={token}").status_code == 204
     stale = call(app, "/live?v=old")
@@ -277,12 +284,13 @@ def test_unchanged_incident_pages_are_linked_not_rendered_again(story):
     _api, incident, _maintenance = story
     first = publishing.publish(force=True)
     second = publishing.publish(force=True)
+    assert first and second
     key = f"/incidents/{incident.public_id}"
     first_file = publishing.root() / first.token / first.artifacts[key][0]
     second_file = publishing.root() / second.token / second.artifacts[key][0]
     assert os.path.samefile(first_file, second_file)
     services.incident_post_update(incident=incident, status="identified", body="Moved on.")
-    third = publishing.current_manifest()
+    third = published()
     third_file = publishing.root() / third.token / third.artifacts[key][0]
     assert not os.path.samefile(second_file, third_file)
     assert "Moved on." in third_file.read_text()
@@ -299,7 +307,8 @@ def test_old_publications_are_pruned(story, settings):
 def test_the_folder_is_laid_out_for_a_plain_web_server(story):
     api, incident, maintenance = story
     folder = publishing.current_folder()
-    token = publishing.current_manifest().token
+    assert folder is not None
+    token = published().token
     for relative in (
         "index.html",
         "history.html",
@@ -322,7 +331,7 @@ def test_the_folder_is_laid_out_for_a_plain_web_server(story):
 def test_time_alone_republishes(story, settings):
     import time_machine
 
-    first = publishing.current_manifest()
+    first = published()
     assert not publishing.needs_publishing()
     with time_machine.travel(time.time() + settings.PUBLISH_INTERVAL_SECONDS + 1):
         assert publishing.needs_publishing()
@@ -331,10 +340,10 @@ def test_time_alone_republishes(story, settings):
 
 
 def test_a_publish_that_fails_keeps_the_previous_publication(story, django_db_blocker):
-    before = publishing.current_manifest()
+    before = published()
     with django_db_blocker.block(), pytest.raises(RuntimeError):
         publishing.publish(force=True)
-    assert publishing.current_manifest().token == before.token
+    assert published().token == before.token
     assert not list(publishing.root().glob(".build-*"))
 
 
