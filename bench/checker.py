@@ -252,6 +252,7 @@ def run(count: int, *, postgres: bool, warmup: float, measure: float) -> None:
     target = subprocess.Popen(
         [python, __file__, "serve"], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
+    assert target.stdout is not None
     port = int(target.stdout.readline())
     create_checks(count, port)
     connection.close()

@@ -208,12 +208,16 @@ def load_with_wrk(
         check=True,
         timeout=duration + 60,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert found, output
+    rps = float(found.group(1))
     return rps, _wrk_latency(output, "50%"), _wrk_latency(output, "99%")
 
 
 def _wrk_latency(output: str, label: str) -> float:
-    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
+    found = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output)
+    assert found, output
+    value, unit = found.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
