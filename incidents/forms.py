@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, OrderBy
 
 from incidents.models import (
     CLOSED_STATUSES,
@@ -21,7 +21,7 @@ from statuspage.models import Component, ComponentStatus
 
 NOT_AFFECTED = ""
 # Components without a group first, then group by group (as listed under their group's heading).
-COMPONENT_ORDER = [
+COMPONENT_ORDER: list[str | OrderBy] = [
     F("group__position").asc(nulls_first=True),
     "group__name",
     "group_id",
@@ -53,7 +53,9 @@ def _datetime_field(label: str, help_text: str = _TIME_HELP, required: bool = Tr
     )
 
 
-def _message_field(label: str = "Message", help_text: str = _MARKDOWN_HELP, required: bool = True):
+def _message_field(
+    label: str = "Message", help_text: str = _MARKDOWN_HELP, required: bool = True
+) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=required,
@@ -81,16 +83,19 @@ def component_label(component: Component) -> str:
     return f"{component.group.name} / {component.name}" if component.group else component.name
 
 
-class ComponentStatusesMixin:
+class ComponentChoiceField(forms.ModelMultipleChoiceField):
+    """Components to tick, each labelled with its group."""
+
+    def label_from_instance(self, obj: Component) -> str:
+        return component_label(obj)
+
+
+class ComponentStatusesMixin(forms.BaseForm):
     """One status select per component, named `component_<pk>`.
 
     A component the incident already affects must keep a status; any other one may stay
     "not affected". `component_statuses()` gives what the services take: {Component: status}.
     """
-
-    fields: dict[str, forms.Field]
-    cleaned_data: dict[str, Any]
-    initial: dict[str, Any]
 
     def add_component_fields(
         self, components: Iterable[Component], affected: dict[int, str] | None = None
@@ -116,7 +121,7 @@ class ComponentStatusesMixin:
             {
                 "group": component.group,
                 "component": component,
-                "field": self[f"{COMPONENT_FIELD_PREFIX}{component.pk}"],  # type: ignore[index]
+                "field": self[f"{COMPONENT_FIELD_PREFIX}{component.pk}"],
                 "affected": component.pk in self._affected,
             }
             for component in self._components
@@ -271,7 +276,7 @@ class MaintenanceScheduleForm(forms.Form):
     )
     scheduled_for = _datetime_field("From")
     scheduled_until = _datetime_field("Until")
-    components = forms.ModelMultipleChoiceField(
+    components = ComponentChoiceField(
         queryset=Component.objects.select_related("group").order_by(*COMPONENT_ORDER),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -284,10 +289,6 @@ class MaintenanceScheduleForm(forms.Form):
         initial=True,
         help_text="At the window's edges. Untick to start and complete it by hand.",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["components"].label_from_instance = component_label  # type: ignore[attr-defined]
 
 
 class MaintenanceEditForm(forms.Form):
@@ -323,7 +324,8 @@ class MaintenanceEditForm(forms.Form):
             field.help_text = "It has started: only the end can move."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.fields["scheduled_for"].disabled:  # the exact start, not the form's minutes
             data["scheduled_for"] = self.maintenance.scheduled_for
         start, end = data.get("scheduled_for"), data.get("scheduled_until")
@@ -332,7 +334,7 @@ class MaintenanceEditForm(forms.Form):
         return data
 
 
-_NEXT_MAINTENANCE_STATUS = {
+_NEXT_MAINTENANCE_STATUS: dict[str, str] = {
     MaintenanceStatus.SCHEDULED: MaintenanceStatus.IN_PROGRESS,
     MaintenanceStatus.IN_PROGRESS: MaintenanceStatus.VERIFYING,
     MaintenanceStatus.VERIFYING: MaintenanceStatus.COMPLETED,
@@ -359,7 +361,7 @@ class MaintenanceUpdateForm(forms.Form):
         )
         super().__init__(*args, **kwargs)
         self.maintenance = maintenance
-        offered = {
+        offered_after: dict[str, list[MaintenanceStatus]] = {
             MaintenanceStatus.SCHEDULED: [
                 MaintenanceStatus.SCHEDULED,
                 MaintenanceStatus.IN_PROGRESS,
@@ -376,7 +378,8 @@ class MaintenanceUpdateForm(forms.Form):
                 MaintenanceStatus.COMPLETED,
             ],
             MaintenanceStatus.COMPLETED: [MaintenanceStatus.COMPLETED],
-        }.get(maintenance.status, list(MaintenanceStatus))
-        self.fields["status"].choices = [
-            (v, label) for v, label in MaintenanceStatus.choices if v in offered
-        ]
+        }
+        offered = offered_after.get(maintenance.status, list(MaintenanceStatus))
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        status.choices = [(v, label) for v, label in MaintenanceStatus.choices if v in offered]

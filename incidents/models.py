@@ -104,7 +104,7 @@ class Incident(models.Model):
     )
     postmortem_body = models.TextField(blank=True)
     postmortem_published_at = models.DateTimeField(null=True, blank=True)
-    components = models.ManyToManyField(
+    components: models.ManyToManyField[Component, IncidentComponent] = models.ManyToManyField(
         Component, through="IncidentComponent", related_name="incidents", blank=True
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
