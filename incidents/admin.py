@@ -18,7 +18,6 @@ from django.forms import Form
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseBase,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
@@ -96,10 +95,10 @@ class IncidentAdminBase(admin.ModelAdmin):
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         incident = self.get_incident(request, object_id)
         if incident is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self.redirect_missing(request, object_id)
         if not self.has_delete_permission(request, incident):
             raise PermissionDenied
         if request.method == "POST" and request.POST.get("post") == "yes":
@@ -134,6 +133,11 @@ class IncidentAdminBase(admin.ModelAdmin):
         return incident.is_draft
 
     # Helpers for the custom pages.
+
+    def redirect_missing(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """What the admin's own pages answer for an id that names no row."""
+        # A private helper of ModelAdmin, absent from django-stubs.
+        return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
 
     def page_context(
         self, request: HttpRequest, *, title: str, incident: Incident | None = None, **extra: Any
@@ -176,11 +180,11 @@ class IncidentAdminBase(admin.ModelAdmin):
         object_id: str,
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         """The page of one incident or maintenance: its state, the update form, the timeline."""
         incident = self.get_incident(request, object_id)
         if incident is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self.redirect_missing(request, object_id)
         if not self.has_view_or_change_permission(request, incident):
             raise PermissionDenied
         can_change = self.has_change_permission(request, incident)
@@ -292,7 +296,7 @@ class IncidentAdmin(IncidentAdminBase):
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         components = ordered_components()
@@ -391,12 +395,12 @@ class IncidentAdmin(IncidentAdminBase):
         )
         return f"Posted a “{update.status_label}” update."
 
-    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         incident = self.get_incident(request, object_id)
         if incident is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self.redirect_missing(request, object_id)
         if not self.has_change_permission(request, incident):
             raise PermissionDenied
         if incident.is_draft:
@@ -407,11 +411,11 @@ class IncidentAdmin(IncidentAdminBase):
             self.message_user(request, "The incident was already public.", messages.INFO)
         return HttpResponseRedirect(self.change_url(incident))
 
-    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Rename the incident or change its impact, through incident_edit."""
         incident = self.get_incident(request, object_id)
         if incident is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self.redirect_missing(request, object_id)
         if not self.has_change_permission(request, incident):
             raise PermissionDenied
         if request.method == "POST":
@@ -436,11 +440,11 @@ class IncidentAdmin(IncidentAdminBase):
         )
         return TemplateResponse(request, "admin/incidents/incident/edit.html", context)
 
-    def postmortem_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+    def postmortem_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Write, preview, save and publish the incident's postmortem."""
         incident = self.get_incident(request, object_id)
         if incident is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self.redirect_missing(request, object_id)
         if not self.has_view_or_change_permission(request, incident):
             raise PermissionDenied
         can_change = self.has_change_permission(request, incident)
@@ -520,12 +524,12 @@ class MaintenanceAdmin(IncidentAdminBase):
         edit = self.admin_site.admin_view(self.edit_view)
         return [path("<path:object_id>/edit/", edit, name=f"{prefix}_edit"), *super().get_urls()]
 
-    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Rename the maintenance or move its window (incident_edit, maintenance_reschedule),
         optionally telling visitors and subscribers in an update."""
         maintenance = self.get_incident(request, object_id)
         if maintenance is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self.redirect_missing(request, object_id)
         if not self.has_change_permission(request, maintenance):
             raise PermissionDenied
         if request.method == "POST":
@@ -557,11 +561,11 @@ class MaintenanceAdmin(IncidentAdminBase):
 
     @admin.display(description="components", ordering="component_count")
     def component_count(self, maintenance: Incident) -> int:
-        return maintenance.component_count  # type: ignore[attr-defined]
+        return maintenance.component_count  # type: ignore[attr-defined]  # get_queryset's annotation
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         preview = None
