@@ -163,7 +163,7 @@ class RedisJournal(Journal):
             raw = self.redis.lrange(self._key(token), 0, -1)
         except redis.RedisError as error:
             raise JournalError(f"Cannot read the send journal: {error}") from error
-        return _parse([item.decode() for item in raw])
+        return _parse([item if isinstance(item, str) else item.decode() for item in raw])
 
     def discard(self, token: str) -> None:
         import redis
