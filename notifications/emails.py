@@ -33,7 +33,7 @@ _UNSUBSCRIBE = "__notifications_unsubscribe_url__"
 _RECIPIENT = "__notifications_recipient__@example.invalid"
 _DELIVERY = "__notifications_delivery__"
 
-_MAINTENANCE_LABELS = {
+_MAINTENANCE_LABELS: dict[str, str] = {
     MaintenanceStatus.SCHEDULED: "Scheduled maintenance",
     MaintenanceStatus.IN_PROGRESS: "Maintenance in progress",
     MaintenanceStatus.VERIFYING: "Maintenance verifying",
@@ -179,7 +179,7 @@ def event_email(
     """
     if update is None:
         update = _update_of(update_id, incident)
-    components: list[Component] = incident.public_components  # type: ignore[attr-defined]
+    components: list[Component] = incident.public_components  # type: ignore[attr-defined]  # the prefetch's to_attr
     changes = list(getattr(update, "public_component_changes", [])) if update else []
     label = _subject_label(kind, incident, update)
     is_postmortem = kind == EventKind.POSTMORTEM_PUBLISHED
