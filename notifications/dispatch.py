@@ -28,7 +28,8 @@ def publish(task_name: str, *args: Any) -> bool:
             # One attempt to reach the broker: a staff member posting an update must not wait
             # through reconnection back-offs while the sweeper can enqueue the work later.
             with app.pool.acquire(block=True) as connection:
-                connection.ensure_connection(max_retries=0)
+                # celery-types calls app.pool a producer pool; it is the connection pool.
+                connection.ensure_connection(max_retries=0)  # type: ignore[attr-defined]
                 task.apply_async(args=args, retry=False, connection=connection)
     except Exception:  # the broker's client raises many kinds; every one means "not queued"
         logger.warning(
