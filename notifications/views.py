@@ -11,7 +11,7 @@ they connect and check every address then (notifications/endpoints.py).
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -39,7 +39,10 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _chosen(form: SubscribeForm | WebhookSignupForm | ComponentsForm) -> set[str]:
-    return set(form.data.getlist("components")) if form.is_bound else set()
+    if not form.is_bound:
+        return set()
+    assert isinstance(form.data, QueryDict)  # bound to the request's POST
+    return set(form.data.getlist("components"))
 
 
 def _subscribe_context(form: SubscribeForm, **extra: object) -> dict[str, object]:
