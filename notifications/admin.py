@@ -35,6 +35,7 @@ from notifications.models import (
     NotificationEvent,
     Subscriber,
     SubscriberKind,
+    SubscriberQuerySet,
 )
 from statuspage.models import Component
 from website.serializers import with_serialization_prefetches
@@ -119,6 +120,7 @@ class StateFilter(admin.SimpleListFilter):
         self, request: HttpRequest, queryset: QuerySet[Subscriber]
     ) -> QuerySet[Subscriber]:
         value = self.value()
+        assert isinstance(queryset, SubscriberQuerySet)  # the model's own, from the manager
         if value == "active":
             return queryset.active()
         if value == "unconfirmed":
@@ -163,9 +165,9 @@ class SubscriberAdmin(admin.ModelAdmin):
         "delivery_history",
     ]
 
-    def get_fields(self, request: HttpRequest, obj: Subscriber | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Subscriber | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["url", "components"]
+            return ("url", "components")
         editable = ["url", "components"] if obj.kind == SubscriberKind.WEBHOOK else ["components"]
         webhook_only = {"secret", "self_registered", "challenge_state"}
         shown = [
@@ -173,12 +175,18 @@ class SubscriberAdmin(admin.ModelAdmin):
             for f in self.readonly_fields
             if f not in webhook_only or obj.kind == SubscriberKind.WEBHOOK
         ]
-        return shown[:2] + editable + shown[2:]
+        return (*shown[:2], *editable, *shown[2:])
 
-    def get_form(self, request: HttpRequest, obj: Subscriber | None = None, **kwargs: Any) -> type:
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Subscriber | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm[Subscriber]]:
         if obj is None:
             kwargs["form"] = WebhookAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Subscriber | None = None) -> list[str]:
         return [] if obj is None else self.readonly_fields
@@ -274,7 +282,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} subscribers enabled again.", messages.SUCCESS)
 
     @admin.action(description="Send the webhook challenge again (pending sign-ups)")
-    def resend_challenge(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+    def resend_challenge(self, request: HttpRequest, queryset: SubscriberQuerySet) -> None:
         count = sum(
             subscriptions.webhook_challenge_restart(subscriber=s)
             for s in queryset.awaiting_challenge()
@@ -440,19 +448,19 @@ class NotificationEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="pending", ordering="pending_count")
     def pending(self, event: NotificationEvent) -> SafeString | int:
-        return self._count_link(event, event.pending_count, DeliveryStatus.PENDING)
+        return self._count_link(event, event.pending_count, DeliveryStatus.PENDING)  # type: ignore[attr-defined]  # get_queryset's annotation
 
     @admin.display(description="sent", ordering="sent_count")
     def sent(self, event: NotificationEvent) -> SafeString | int:
-        return self._count_link(event, event.sent_count, DeliveryStatus.SENT)
+        return self._count_link(event, event.sent_count, DeliveryStatus.SENT)  # type: ignore[attr-defined]  # get_queryset's annotation
 
     @admin.display(description="failed", ordering="failed_count")
     def failed(self, event: NotificationEvent) -> SafeString | int:
-        return self._count_link(event, event.failed_count, DeliveryStatus.FAILED)
+        return self._count_link(event, event.failed_count, DeliveryStatus.FAILED)  # type: ignore[attr-defined]  # get_queryset's annotation
 
     @admin.display(description="cancelled", ordering="cancelled_count")
     def cancelled(self, event: NotificationEvent) -> SafeString | int:
-        return self._count_link(event, event.cancelled_count, DeliveryStatus.CANCELLED)
+        return self._count_link(event, event.cancelled_count, DeliveryStatus.CANCELLED)  # type: ignore[attr-defined]  # get_queryset's annotation
 
     @admin.display(description="email")
     def preview(self, event: NotificationEvent) -> SafeString | str:
@@ -486,7 +494,8 @@ class NotificationEventAdmin(admin.ModelAdmin):
         incident = get_object_or_404(
             with_serialization_prefetches(Incident.objects.all()), pk=incident_id
         )
-        draft, errors = None, []
+        draft: IncidentUpdate | None = None
+        errors: list[str] = []
         if request.method == "POST":
             draft, errors = draft_update(incident, request.POST)
         kind = preview_kind(incident, draft=draft is not None)
@@ -533,9 +542,9 @@ def draft_update(incident: Incident, data: Any) -> tuple[IncidentUpdate | None, 
         form = IncidentUpdateForm(data, incident=incident, components=ordered_components())
     if not form.is_valid():
         return None, [
-            f"{form.fields[name].label or name}: {' '.join(messages)}"
+            f"{form.fields[name].label or name}: {' '.join(map(str, messages))}"
             if name in form.fields
-            else " ".join(messages)
+            else " ".join(map(str, messages))
             for name, messages in form.errors.items()
         ]
     status = form.cleaned_data["status"]
@@ -553,7 +562,7 @@ def draft_update(incident: Incident, data: Any) -> tuple[IncidentUpdate | None, 
         after.impact = form.cleaned_data["impact"]
     after.status = plan.incident_status
     planned = {p.component.pk: p for p in plan.components}
-    shown: list[Component] = incident.public_components  # type: ignore[attr-defined]
+    shown: list[Component] = incident.public_components  # type: ignore[attr-defined]  # the prefetch's to_attr
     components = list(
         Component.objects.public()
         .select_related("group")
@@ -570,12 +579,13 @@ def draft_update(incident: Incident, data: Any) -> tuple[IncidentUpdate | None, 
                     component=component, old_status=change.before, new_status=change.after
                 )
             )
+    # Set as with_serialization_prefetches would, for the serializers to read.
     after.public_components = components  # type: ignore[attr-defined]
     now = timezone.now()
     update = IncidentUpdate(
         incident=after, status=plan.update_status, body=body, display_at=now, created_at=now
     )
-    update.public_component_changes = changes  # type: ignore[attr-defined]
+    update.public_component_changes = changes  # type: ignore[attr-defined]  # as above
     return update, []
 
 
