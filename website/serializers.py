@@ -16,13 +16,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentUpdate, UpdateComponentChange
+from incidents.models import Incident, IncidentQuerySet, IncidentUpdate, UpdateComponentChange
 from statuspage.models import Component, ComponentGroup
 from statuspage.rollup import PageStatus, overall_status, worst_component_status
 
@@ -83,7 +83,7 @@ def load_catalog() -> Catalog:
     """
     groups = list(ComponentGroup.objects.public())
     components = list(Component.objects.public())
-    by_pk = {group.pk: group for group in groups}
+    by_pk: dict[int | None, ComponentGroup] = {group.pk: group for group in groups}
     for component in components:
         group = by_pk.get(component.group_id)
         if group is not None:
@@ -99,7 +99,10 @@ def public_components_prefetch(lookup: str = "components") -> Prefetch:
     )
 
 
-def with_serialization_prefetches(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+_Incidents = TypeVar("_Incidents", bound=QuerySet[Incident])
+
+
+def with_serialization_prefetches(incidents: _Incidents) -> _Incidents:
     """Fetch what serialize_incident and serialize_maintenance read, in three extra queries:
     the public affected components, the updates, and the updates' public component changes."""
     changes = (
@@ -115,7 +118,7 @@ def with_serialization_prefetches(incidents: QuerySet[Incident]) -> QuerySet[Inc
     )
 
 
-def public_incidents() -> QuerySet[Incident]:
+def public_incidents() -> IncidentQuerySet:
     """Published incidents and maintenances, newest first, ready to serialize."""
     return with_serialization_prefetches(Incident.objects.public())
 
@@ -183,7 +186,7 @@ def serialize_component(component: Component) -> Json:
         "description": component.description or None,
         "showcase": component.showcase,
         "start_date": format_date(component.start_date),
-        "group_id": component.group.public_id if component.group_id else None,
+        "group_id": component.group.public_id if component.group else None,
         "page_id": settings.STATUSPAGE_ID,
         "group": False,
         "only_show_if_degraded": component.only_show_if_degraded,
@@ -232,7 +235,7 @@ def serialize_components(catalog: Catalog) -> list[Json]:
 
 def serialize_incident_update(update: IncidentUpdate) -> Json:
     """An update; fetch it through with_serialization_prefetches (for its component changes)."""
-    changes: list[UpdateComponentChange] = update.public_component_changes  # type: ignore[attr-defined]
+    changes: list[UpdateComponentChange] = update.public_component_changes  # type: ignore[attr-defined]  # the prefetch's to_attr
     return {
         "id": update.public_id,
         "status": update.status,
@@ -259,7 +262,7 @@ def serialize_incident_update(update: IncidentUpdate) -> Json:
 
 def serialize_incident(incident: Incident) -> Json:
     """An incident; fetch it through with_serialization_prefetches."""
-    components: list[Component] = incident.public_components  # type: ignore[attr-defined]
+    components: list[Component] = incident.public_components  # type: ignore[attr-defined]  # the prefetch's to_attr
     return {
         "id": incident.public_id,
         "name": incident.name,
