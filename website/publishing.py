@@ -47,6 +47,7 @@ from django.db.models import Count, Max
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.template.loader import render_to_string
+from django.template.response import SimpleTemplateResponse
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -156,8 +157,10 @@ class _Renderer:
             PUBLISHING_META_KEY: "1",
         }
         response = self.handler.get_response(WSGIRequest(environ))
-        if getattr(response, "render", None) and not response.is_rendered:  # type: ignore[attr-defined]
-            response.render()  # type: ignore[attr-defined]
+        if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+            response.render()
+        if not isinstance(response, HttpResponse):
+            raise TypeError(f"{path} answers a streaming response, which cannot be published")
         return response
 
 
