@@ -33,7 +33,7 @@ INDICATOR_COLOURS = {
     "major": ORANGE,
     "critical": RED,
 }
-COMPONENT_STATUS_COLOURS = {
+COMPONENT_STATUS_COLOURS: dict[str, str] = {
     ComponentStatus.OPERATIONAL: GREEN,
     ComponentStatus.UNDER_MAINTENANCE: BLUE,
     ComponentStatus.DEGRADED_PERFORMANCE: YELLOW,
