@@ -145,6 +145,7 @@ class HistoryFeed(Feed):
         texts += [i.postmortem_body for i in incidents if i.postmortem_published_at]
         rendered = render_markdown_many(texts)
         for incident in incidents:
+            # Rendered once here for the description and the content of each item.
             incident.timeline_html = timeline_html(incident, rendered)  # type: ignore[attr-defined]
         return incidents
 
@@ -160,8 +161,8 @@ class HistoryFeed(Feed):
     def item_guid_is_permalink(self, incident: Incident) -> bool:
         return True
 
-    def item_description(self, incident: Incident) -> str | None:
-        return incident.timeline_html  # type: ignore[attr-defined]
+    def item_description(self, incident: Incident) -> str:
+        return incident.timeline_html  # type: ignore[attr-defined]  # set in items()
 
     def item_pubdate(self, incident: Incident) -> dt.datetime:
         return incident.created_at
@@ -173,7 +174,7 @@ class HistoryFeed(Feed):
         return [incident.get_kind_display()]
 
     def item_extra_kwargs(self, incident: Incident) -> dict[str, Any]:
-        return {"content_html": incident.timeline_html}  # type: ignore[attr-defined]
+        return {"content_html": incident.timeline_html}  # type: ignore[attr-defined]  # set in items()
 
 
 @public_page()
@@ -184,7 +185,8 @@ class HistoryAtomFeed(HistoryFeed):
     def subtitle(self) -> str:
         return self.description()
 
-    def item_description(self, incident: Incident) -> None:
+    # Django leaves <summary> out for None, which django-stubs does not allow for.
+    def item_description(self, incident: Incident) -> None:  # type: ignore[override]
         # The timeline goes in <content>; a copy in <summary> would only double the size.
         return None
 
