@@ -229,6 +229,24 @@ def test_it_shows_an_active_incident_with_its_latest_update_and_components(clien
     assert "API" in html and "(Partial outage)" in html
 
 
+def test_it_lists_an_incidents_components_in_page_order(client, frozen):
+    # Created in another order than the page's, so neither creation nor ids can explain it.
+    website = make_component("Website", position=2)
+    group = make_group("Data centers", position=1)
+    europe = make_component("Europe", group=group, position=2)
+    america = make_component("America", group=group, position=1)
+    make_incident(components={website: "degraded_performance", europe: "major_outage"})
+    frozen.shift(dt.timedelta(minutes=5))
+    make_incident(components={america: "partial_outage"})
+
+    html = section(home(client), "active-incidents")
+
+    first, second = html.split('<article class="notice', 2)[1:]
+    assert "America" in first and "Europe" not in first  # newest first
+    assert second.index("Europe") < second.index("Website")
+    assert "(Major outage)" in second and "(Degraded performance)" in second
+
+
 def test_it_has_no_active_incidents_section_content_when_all_is_well(client):
     make_component("API")
     incident = make_incident("Short blip")

@@ -213,3 +213,48 @@ def test_every_day_is_focusable_and_the_bar_is_labelled(client, api):
     section = component_section(html, api)
     assert section.count('<li class="day') == section.count('tabindex="0"') == 90
     assert 'aria-label="API, day by day over the past 90 days"' in section
+
+
+def test_a_quiet_day_is_one_short_element_with_its_date_and_summary_in_its_title(client, api):
+    section = component_section(home_page(client), api)
+
+    assert (
+        '<li class="day" tabindex="0" data-date="2025-06-29" '
+        'title="Jun 29, 2025 · No downtime recorded"></li>'
+    ) in section
+
+
+def test_the_bars_move_on_when_the_day_rolls_over(client, api):
+    set_status(api, "major_outage", at(6, 30, 9))
+    set_status(api, "operational", at(6, 30, 9, 20))  # 20 min down
+
+    today = days_of(home_page(client), api)
+    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        tomorrow = days_of(client.get(reverse("home")).content.decode(), api)
+
+    assert (min(today), max(today)) == ("2025-04-02", "2025-06-30")
+    assert (min(tomorrow), max(tomorrow)) == ("2025-04-03", "2025-07-01")
+    assert today["2025-06-30"]["level"] == tomorrow["2025-06-30"]["level"] == "minor"
+    assert tomorrow["2025-07-01"]["summary"] == "No downtime recorded"
+
+
+def test_an_incident_shows_only_in_the_bars_of_the_components_it_affected(client, api):
+    with time_machine.travel(at(1, 1, 0), tick=False):
+        website = make_component("Website", created_at=at(1, 1, 0))
+        # Public and showcased, but not shown while it is operational.
+        beta = make_component("Beta API", created_at=at(1, 1, 0), only_show_if_degraded=True)
+    with time_machine.travel(at(6, 12, 0), tick=False):
+        incident = incident_services.incident_backfill(
+            name="Database failover",
+            impact="major",
+            body="The primary database failed over.",
+            started_at=at(6, 10, 22),
+            resolved_at=at(6, 10, 23),
+            component_statuses={api: "major_outage", beta: "major_outage"},
+        )
+
+    html = home_page(client)
+
+    assert incident.get_absolute_url() in days_of(html, api)["2025-06-10"]["rest"]
+    assert "Database failover" not in component_section(html, website)
+    assert f'id="component-{beta.public_id}"' not in html

@@ -62,6 +62,27 @@ def test_the_open_stretch_is_added_at_read_time():
     assert bar.uptime_percent == pytest.approx(100 * (1 - 7200 / existed))
 
 
+def test_a_bar_keeps_a_record_only_of_the_days_with_something_recorded():
+    with time_machine.travel(at(1, 0), tick=False):
+        api = make_component("API", created_at=at(2, 0))
+    with time_machine.travel(at(3, 10), tick=False):
+        component_set_status(component=api, status="degraded_performance")
+    with time_machine.travel(at(3, 11), tick=False):
+        component_set_status(component=api, status="operational")
+
+    bar = uptime_bars([api], UptimeDay.objects.filter(component=api), days=5, now=at(5, 12))[api.pk]
+
+    assert bar.tracked_from == 1  # March 1 was before the component existed
+    assert list(bar.recorded) == [2]
+    assert [(d.date.day, d.tracked, d.level) for d in bar.days] == [
+        (1, False, "nodata"),
+        (2, True, "operational"),
+        (3, True, "degraded"),
+        (4, True, "operational"),
+        (5, True, "operational"),
+    ]
+
+
 def test_uptime_counts_only_the_time_the_component_existed():
     with time_machine.travel(at(5, 0), tick=False):
         api = make_component("API", created_at=at(5, 0))
