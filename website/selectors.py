@@ -1,9 +1,9 @@
 """Reads behind the public pages, each page in a fixed number of queries whatever the history.
 
 The home page costs seven queries: groups, components, the uptime rollup rows, the incident
-links shown in the uptime bars, and the incidents it lists (open ones, maintenances and the
-last seven days) with two prefetches: their latest update and their public affected
-components. None of these grows with the number of incidents, updates or components.
+links shown in the uptime bars, the incidents it lists (open ones, maintenances and the last
+seven days), their latest updates and their public affected components. None of these grows
+with the number of incidents, updates or components.
 """
 
 from __future__ import annotations
