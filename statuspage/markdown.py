@@ -1,6 +1,7 @@
 """Staff-written markdown to safe HTML: Python-Markdown, then the nh3 sanitizer.
 
-Whatever staff type, no script, event handler or javascript: link reaches a visitor.
+Whatever staff type, no script, event handler or javascript: link reaches a visitor, and no
+element of theirs takes an id the page itself uses (live updates swap elements by id).
 """
 
 from __future__ import annotations
@@ -30,6 +31,19 @@ _ATTRIBUTES = {
     "*": {"id"},
 }
 _URL_SCHEMES = {"http", "https", "mailto"}
+# Ids in staff text get this prefix, and links to them too so that footnotes still work;
+# templates never use ids that start with it.
+ID_PREFIX = "md-"
+
+
+def _prefix_ids(element: str, attribute: str, value: str) -> str | None:
+    # Prefixed even when it already starts with the prefix: "md-x" must not survive as a
+    # promise that no template id could match.
+    if attribute == "id":
+        return ID_PREFIX + value
+    if element == "a" and attribute == "href" and value.startswith("#"):
+        return "#" + ID_PREFIX + value[1:]
+    return value
 
 
 def sanitize_html(html: str) -> str:
@@ -37,6 +51,7 @@ def sanitize_html(html: str) -> str:
         html,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
+        attribute_filter=_prefix_ids,
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,

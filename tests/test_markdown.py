@@ -1,8 +1,10 @@
 """Staff markdown is rendered richly and sanitized: no script ever reaches a visitor."""
 
+from pathlib import Path
+
 import pytest
 
-from statuspage.markdown import render_markdown
+from statuspage.markdown import ID_PREFIX, render_markdown
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -73,3 +75,31 @@ def test_a_postmortem_keeps_its_structure():
 def test_links_get_a_safe_rel():
     html = render_markdown("[x](https://example.com)")
     assert 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_an_id_in_staff_text_cannot_take_one_the_page_uses():
+    html = render_markdown(
+        '<h2 id="components">Components</h2>\n\n## Status {#live-updates}\n\n'
+        '<div id="md-status-banner">x</div>'
+    )
+    assert 'id="components"' not in html
+    assert 'id="live-updates"' not in html
+    assert 'id="md-components"' in html
+    assert 'id="md-live-updates"' in html
+    assert 'id="md-md-status-banner"' in html
+
+
+def test_footnotes_still_link_to_their_prefixed_ids():
+    html = render_markdown("It failed.[^1]\n\n[^1]: A switch.")
+    assert 'href="#md-fn:1"' in html
+    assert 'id="md-fn:1"' in html
+    assert 'href="#md-fnref:1"' in html
+    assert 'id="md-fnref:1"' in html
+
+
+def test_no_template_uses_an_id_staff_text_could_take():
+    root = Path(__file__).resolve().parent.parent
+    templates = [*root.glob("templates/**/*.html"), *root.glob("*/templates/**/*.html")]
+    assert len(templates) > 20
+    offenders = [str(t.relative_to(root)) for t in templates if f'id="{ID_PREFIX}' in t.read_text()]
+    assert offenders == []
