@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 
 from incidents.models import Incident
 from statuspage.models import Component
@@ -21,11 +21,9 @@ def history_pages() -> Iterator[Variant]:
         yield Variant(query={"page": str(number)} if number > 1 else {})
 
 
-def _incident_variants(incidents: object) -> Iterator[Variant]:
+def _incident_variants(incidents: QuerySet[Incident]) -> Iterator[Variant]:
     rows = (
-        incidents.annotate(  # type: ignore[attr-defined]
-            last_update=Max("updates__updated_at"), update_count=Count("updates")
-        )
+        incidents.annotate(last_update=Max("updates__updated_at"), update_count=Count("updates"))
         .order_by("id")
         .values_list("public_id", "updated_at", "last_update", "update_count")
     )
@@ -39,7 +37,7 @@ def public_incident_pages() -> Iterator[Variant]:
     return _incident_variants(Incident.objects.public())
 
 
-def _documents(incidents: object) -> Iterator[Variant]:
+def _documents(incidents: QuerySet[Incident]) -> Iterator[Variant]:
     # A document also carries the page's `updated_at`, which any public change moves.
     page = str(page_updated_at())
     for variant in _incident_variants(incidents):
