@@ -67,9 +67,8 @@ class Publication:
         self.lock = threading.Lock()
 
     def answer(self, key: str, encoding: str) -> _Answer | None:
-        cached = self.answers.get((key, encoding), False)
-        if cached is not False:
-            return cached  # type: ignore[return-value]
+        if (key, encoding) in self.answers:  # None too: known to be missing
+            return self.answers[(key, encoding)]
         entry = self.manifest.artifacts.get(key)
         answer = None
         if entry is not None and (encoding == "identity" or encoding in entry[4]):
