@@ -85,7 +85,7 @@ def public_page(
     )
 
     def declare(view: View) -> View:
-        view.public_spec = spec  # type: ignore[attr-defined]
+        view.public_spec = spec  # type: ignore[attr-defined]  # read back by the publisher
         return view
 
     return declare
