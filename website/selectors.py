@@ -259,7 +259,7 @@ def _home_incidents(
     if not incidents:
         return []
     updates = IncidentUpdate.objects.in_bulk(
-        [i.latest_update_id for i in incidents if i.latest_update_id is not None]
+        [i.latest_update_id for i in incidents if i.latest_update_id is not None]  # type: ignore[attr-defined]  # annotated above
     )
     # Each incident's public components, in page order.
     affected: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
@@ -279,7 +279,7 @@ def _home_incidents(
         summaries.append(
             IncidentSummary(
                 incident=incident,
-                latest_update=updates.get(incident.latest_update_id),
+                latest_update=updates.get(incident.latest_update_id),  # type: ignore[attr-defined]  # as above
                 components=components,
             )
         )
