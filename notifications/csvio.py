@@ -3,6 +3,9 @@
 Columns: kind, email, url, components, state, created_at, confirmed_at. Components are names
 (or public ids) separated by semicolons; empty means every component. An import needs only an
 `email` column; it checks every line first and imports nothing if any line is wrong.
+
+Addresses and names come from strangers and staff: a cell a spreadsheet would take for a
+formula is written with a quote in front, and an import takes that quote off again.
 """
 
 from __future__ import annotations
@@ -23,6 +26,23 @@ from statuspage.models import Component
 
 EXPORT_COLUMNS = ["kind", "email", "url", "components", "state", "created_at", "confirmed_at"]
 MAX_ERRORS_SHOWN = 50
+# Spreadsheets evaluate a cell that starts with one of these (some skip a leading tab or CR
+# first); a leading quote makes it text. A cell that starts with a quote gets one more, so that
+# taking one off on import gives back exactly what was exported.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+
+
+def neutralize_cell(value: str) -> str:
+    """The cell as written to a CSV file: never a formula to a spreadsheet."""
+    return TEXT_MARK + value if value.startswith((*FORMULA_STARTS, TEXT_MARK)) else value
+
+
+def restore_cell(value: str) -> str:
+    """The value a neutralized cell stood for (other cells as they are)."""
+    if value.startswith(TEXT_MARK) and value[1:].startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return value[1:]
+    return value
 
 
 def subscribers_export(subscribers: Iterable[Subscriber]) -> str:
@@ -31,7 +51,8 @@ def subscribers_export(subscribers: Iterable[Subscriber]) -> str:
     writer.writerow(EXPORT_COLUMNS)
     for subscriber in subscribers:
         writer.writerow(
-            [
+            neutralize_cell(cell)
+            for cell in [
                 subscriber.kind,
                 subscriber.email,
                 subscriber.url,
@@ -85,8 +106,9 @@ def _parse(text: str, report: ImportReport) -> list[_Row]:
     index = _component_index()
     rows: list[_Row] = []
     seen: set[str] = set()
-    for row in reader:
+    for cells in reader:
         line = reader.line_num
+        row = {name: restore_cell(value) for name, value in cells.items() if isinstance(value, str)}
         kind = (row.get("kind") or SubscriberKind.EMAIL).strip().lower()
         if kind == SubscriberKind.WEBHOOK:
             report.webhooks_skipped += 1
