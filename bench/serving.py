@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import gzip
 import json
 import os
@@ -595,7 +596,7 @@ class Sampler:
                     reader, writer = await asyncio.wait_for(
                         asyncio.open_connection("127.0.0.1", self.port), 5
                     )
-                assert reader is not None
+                assert reader is not None and writer is not None
                 status, keep = await asyncio.wait_for(self._get(reader, writer, url), 10)
                 # Counted in the phase it ends in: a request the outage caught belongs to it.
                 stats = self.stats[(self.phase, kind)]
@@ -820,7 +821,7 @@ def measure_pair(
     for label, (app, env) in servers.items():
         with running(app, env, args, folder / f"{label}.log") as server:
             run(server.port, args.warmup)
-            result = measured(server, lambda s=server: run(s.port, args.seconds))
+            result = measured(server, functools.partial(run, server.port, args.seconds))
         results[label] = result
         per = f"  ({result.rate / per_view:.0f} views/s)" if per_view > 1 else ""
         print_load(label, result, per=per)
@@ -858,7 +859,7 @@ def outage_row(
         f"  {'URL kind':<44} {'phase':<6} {'requests':>8} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'max ms':>7} {'5xx':>5} {'non-2xx':>7} {'errors':>6}  statuses"
     )
-    failures = Counter()
+    failures: Counter[bool] = Counter()
     total = 0
     for phase in ("before", "down", "after"):
         for kind in dict.fromkeys(k for k, _ in urls):
