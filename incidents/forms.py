@@ -18,6 +18,7 @@ from incidents.models import (
     MaintenanceStatus,
 )
 from statuspage.models import Component, ComponentStatus
+from statuspage.text import normalize_newlines, validate_message, validate_one_line
 
 NOT_AFFECTED = ""
 # Components without a group first, then group by group (as listed under their group's heading).
@@ -53,10 +54,20 @@ def _datetime_field(label: str, help_text: str = _TIME_HELP, required: bool = Tr
     )
 
 
+class MessageField(forms.CharField):
+    """A message staff type: CR LF from the browser becomes LF, other control characters fail."""
+
+    default_validators = [validate_message]
+
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
+        return normalize_newlines(text) if text else text
+
+
 def _message_field(
     label: str = "Message", help_text: str = _MARKDOWN_HELP, required: bool = True
 ) -> forms.CharField:
-    return forms.CharField(
+    return MessageField(
         label=label,
         required=required,
         strip=False,
@@ -144,6 +155,7 @@ class IncidentOpenForm(ComponentStatusesMixin, forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=300,
+        validators=[validate_one_line],
         widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text="What visitors see as the title, e.g. “Elevated error rates on the API”.",
     )
@@ -193,7 +205,10 @@ class TemplateChoiceForm(forms.Form):
 
 class IncidentBackfillForm(ComponentStatusesMixin, forms.Form):
     name = forms.CharField(
-        label="Name", max_length=300, widget=forms.TextInput(attrs={"class": "vTextField"})
+        label="Name",
+        max_length=300,
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
     impact = forms.ChoiceField(choices=INCIDENT_IMPACTS, initial=Impact.MINOR)
     started_at = _datetime_field("Started")
@@ -260,7 +275,7 @@ class PostmortemForm(forms.Form):
 class IncidentEditForm(forms.Form):
     """Rename an incident or change its impact (subscribers are not told)."""
 
-    name = forms.CharField(max_length=300)
+    name = forms.CharField(max_length=300, validators=[validate_one_line])
     impact = forms.ChoiceField(choices=INCIDENT_IMPACTS)
 
 
@@ -268,6 +283,7 @@ class MaintenanceScheduleForm(forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=300,
+        validators=[validate_one_line],
         widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text="E.g. “Database upgrade in the EU data center”.",
     )
@@ -295,7 +311,10 @@ class MaintenanceEditForm(forms.Form):
     """Rename a maintenance or move its window; once it runs only the end can move."""
 
     name = forms.CharField(
-        label="Name", max_length=300, widget=forms.TextInput(attrs={"class": "vTextField"})
+        label="Name",
+        max_length=300,
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
     scheduled_for = _datetime_field("From")
     scheduled_until = _datetime_field("Until")

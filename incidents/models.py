@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from statuspage.models import COMPONENT_STATUS_VALUES, Component, ComponentStatus, public_id_field
+from statuspage.text import StaffTextModel
 
 
 class Kind(models.TextChoices):
@@ -82,7 +83,10 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         )
 
 
-class Incident(models.Model):
+class Incident(StaffTextModel):
+    one_line_fields = ("name",)
+    message_fields = ("postmortem_body",)
+
     public_id = public_id_field()
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INCIDENT)
     name = models.CharField(max_length=300)
@@ -220,7 +224,9 @@ class IncidentComponent(models.Model):
         return f"{self.component} in {self.incident}"
 
 
-class IncidentUpdate(models.Model):
+class IncidentUpdate(StaffTextModel):
+    message_fields = ("body",)
+
     public_id = public_id_field()
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(
@@ -273,8 +279,11 @@ class UpdateComponentChange(models.Model):
         return f"{self.component}: {self.old_status} → {self.new_status}"
 
 
-class IncidentTemplate(models.Model):
+class IncidentTemplate(StaffTextModel):
     """A ready-made incident for common situations, picked when creating an incident."""
+
+    one_line_fields = ("name", "incident_name")
+    message_fields = ("body",)
 
     name = models.CharField(max_length=200, unique=True)
     incident_name = models.CharField(max_length=300)

@@ -39,6 +39,7 @@ from statuspage.services import (
     component_record_past_status,
     component_set_status,
 )
+from statuspage.text import clean_message, clean_one_line
 from statuspage.version import public_changed
 
 ComponentStatuses = Mapping[Component, str]
@@ -197,6 +198,7 @@ def _new_update(
     deliver_notifications: bool,
     display_at: dt.datetime,
 ) -> IncidentUpdate:
+    body = clean_message(body)
     if not body.strip():
         raise ValidationError("An update needs a message.")
     now = timezone.now()
@@ -232,12 +234,13 @@ def incident_open(
         raise ValidationError(f"{impact!r} is not an incident impact.")
     if not name.strip():
         raise ValidationError("An incident needs a name.")
+    name = clean_one_line(name.strip())
     _check_component_statuses(component_statuses)
     now = timezone.now()
     started_at = started_at or now
     incident = Incident.objects.create(
         kind=Kind.INCIDENT,
-        name=name.strip(),
+        name=name,
         status=status,
         impact=impact,
         is_draft=is_draft,
@@ -407,7 +410,7 @@ def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -
     if not name.strip():
         raise ValidationError("An incident needs a name.")
     fields = ["name", "updated_at"]
-    incident.name = name.strip()
+    incident.name = clean_one_line(name.strip())
     if impact is not None:
         allowed = (
             [Impact.MAINTENANCE, Impact.NONE] if incident.is_maintenance else _INCIDENT_IMPACTS
@@ -491,6 +494,7 @@ def maintenance_reschedule(
 def incident_save_postmortem(*, incident: Incident, body: str) -> Incident:
     """Save the postmortem's text without publishing it (or edit a published one)."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    body = clean_message(body)
     if incident.postmortem_published_at and not body.strip():
         raise ValidationError("A published postmortem cannot be emptied.")
     incident.postmortem_body = body
@@ -510,7 +514,7 @@ def incident_publish_postmortem(
     if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM):
         raise ValidationError("Resolve the incident before publishing its postmortem.")
     if body is not None:
-        incident.postmortem_body = body
+        incident.postmortem_body = clean_message(body)
     if not incident.postmortem_body.strip():
         raise ValidationError("The postmortem is empty.")
     now = timezone.now()
@@ -544,6 +548,7 @@ def incident_backfill(
         raise ValidationError("A backfilled incident must end after it starts.")
     if resolved_at > timezone.now():
         raise ValidationError("A backfilled incident must be over.")
+    name = clean_one_line(name)
     _check_component_statuses(component_statuses)
     incident = Incident.objects.create(
         kind=Kind.INCIDENT,
@@ -599,10 +604,11 @@ def maintenance_schedule(
         raise ValidationError("A maintenance window must end after it starts.")
     if not name.strip():
         raise ValidationError("A maintenance needs a name.")
+    name = clean_one_line(name.strip())
     now = timezone.now()
     maintenance = Incident.objects.create(
         kind=Kind.MAINTENANCE,
-        name=name.strip(),
+        name=name,
         status=MaintenanceStatus.SCHEDULED,
         impact=Impact.MAINTENANCE,
         started_at=scheduled_for,

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from statuspage.ids import new_public_id
+from statuspage.text import StaffTextModel
 
 
 class ComponentStatus(models.TextChoices):
@@ -31,8 +32,11 @@ class ComponentGroupQuerySet(models.QuerySet["ComponentGroup"]):
         return self.filter(is_public=True)
 
 
-class ComponentGroup(models.Model):
+class ComponentGroup(StaffTextModel):
     """One level of grouping; the API lists a group as a component with `group: true`."""
+
+    one_line_fields = ("name",)
+    message_fields = ("description",)
 
     public_id = public_id_field()
     name = models.CharField(max_length=200)
@@ -63,7 +67,10 @@ class ComponentQuerySet(models.QuerySet["Component"]):
         return self.filter(is_public=True).filter(Q(group__isnull=True) | Q(group__is_public=True))
 
 
-class Component(models.Model):
+class Component(StaffTextModel):
+    one_line_fields = ("name",)
+    message_fields = ("description",)
+
     public_id = public_id_field()
     group = models.ForeignKey(
         ComponentGroup,

@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident
 from statuspage.markdown import render_markdown
+from statuspage.text import strip_control_characters
 from website.api import SAFE_METHODS, conditional_response, method_not_allowed
 from website.caching import public_page
 
@@ -91,7 +92,9 @@ def timeline_html(incident: Incident, rendered: dict[str, SafeString]) -> SafeSt
             ),
         )
     )
-    return mark_safe("".join(parts))  # noqa: S308 - every part built with format_html
+    # Text stored before staff text was validated may hold characters XML cannot carry.
+    html = strip_control_characters("".join(parts))
+    return mark_safe(html)  # noqa: S308 - built with format_html, control characters removed
 
 
 class AtomWithContent(feedgenerator.Atom1Feed):
@@ -150,7 +153,7 @@ class HistoryFeed(Feed):
         return incidents
 
     def item_title(self, incident: Incident) -> str:
-        return incident.name
+        return strip_control_characters(incident.name)
 
     def item_link(self, incident: Incident) -> str:
         return settings.SITE_URL + incident.get_absolute_url()
