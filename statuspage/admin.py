@@ -91,7 +91,7 @@ class ComponentGroupAdmin(admin.ModelAdmin):
 
     @admin.display(description="components", ordering="component_count")
     def component_count(self, group: ComponentGroup) -> int:
-        return group.component_count  # type: ignore[attr-defined]
+        return group.component_count  # type: ignore[attr-defined]  # get_queryset's annotation
 
 
 class ComponentAdminForm(forms.ModelForm):
