@@ -61,10 +61,12 @@ QUIET = (ComponentStatus.OPERATIONAL, ComponentStatus.UNDER_MAINTENANCE)
 
 @dataclass(frozen=True)
 class Seen:
-    """A confirmed change of one check, with the check, for the evidence it gives."""
+    """A confirmed change of one check, with the check and the public wording of the outcome
+    that confirmed it, for the evidence it gives (the transition's reason is staff's detail)."""
 
     check: Check
     transition: CheckTransition
+    public: str
 
 
 def components_needing_attention(touched: Iterable[int]) -> list[int]:
@@ -212,10 +214,7 @@ def _post_evidence(
 ) -> None:
     lines = [
         messages.evidence(
-            item.check,
-            to_state=item.transition.to_state,
-            at=item.transition.at,
-            reason=item.transition.reason,
+            item.check, to_state=item.transition.to_state, at=item.transition.at, reason=item.public
         )
         for item in seen
         if item.transition.from_state != CheckStateName.UNKNOWN

@@ -1,4 +1,9 @@
-"""The words the checker writes into incidents: plain sentences with times in UTC."""
+"""The words the checker writes into incidents: plain sentences with times in UTC.
+
+Incident bodies are public Markdown, mailed to subscribers, so they are made of our words only:
+our check and component names, times, and the public wording of the probes' outcomes (status
+codes and our own phrases). What a probed server said stays in the check's results for staff.
+"""
 
 from __future__ import annotations
 
@@ -59,12 +64,17 @@ def _subject(check: Check) -> str:
     return f"checks of {check.label}"
 
 
+def _upstream_finding(check: Check, finding: str) -> str:
+    """ "the upstream status page reports a partial outage for Payments" (the probe's words)."""
+    return f"{finding or 'the upstream status page reports a problem'} for {check.label}"
+
+
 def failure_sentence(check: Check, state: CheckState) -> str:
     """Present tense: "Since 04:44 UTC, checks of the API fail: connection timed out." """
     since = clock(state.problem_since or state.state_since or dt.datetime.now(dt.UTC))
-    error = state.problem_error or state.last_error or "no details"
     if check.kind == CheckKind.UPSTREAM:
-        return f"Since {since}, {error}."
+        return f"Since {since}, {_upstream_finding(check, state.problem_error)}."
+    error = state.problem_error or "no details"
     if state.state == CheckStateName.DEGRADED:
         return f"Since {since}, {_subject(check)} show degraded performance: {error}."
     return f"Since {since}, {_subject(check)} fail: {error}."
@@ -72,10 +82,9 @@ def failure_sentence(check: Check, state: CheckState) -> str:
 
 def failure_cause(check: Check, state: CheckState) -> str:
     """Past tense, for the resolving update: "checks of the API failed: connection timed out"."""
-    error = state.problem_error or state.last_error or "no details"
     if check.kind == CheckKind.UPSTREAM:
-        # The upstream probe words its finding as "<page> reports <component> as <status>".
-        return error.replace(" reports ", " reported ", 1)
+        return _upstream_finding(check, state.problem_error).replace(" reports ", " reported ", 1)
+    error = state.problem_error or "no details"
     if state.state == CheckStateName.DEGRADED:
         return f"{_subject(check)} showed degraded performance: {error}"
     return f"{_subject(check)} failed: {error}"
@@ -90,10 +99,11 @@ def resolution(*, start: dt.datetime, end: dt.datetime, causes: list[str]) -> st
 
 
 def evidence(check: Check, *, to_state: str, at: dt.datetime, reason: str) -> str:
-    """What the checker adds to an incident staff manage, on a confirmed change of a check."""
+    """What the checker adds to an incident staff manage, on a confirmed change of a check
+    (`reason` is the public wording of the outcome that confirmed it)."""
     if to_state == CheckStateName.UP:
         return f"Automated checks: {_subject(check)} pass again since {clock(at)}."
     if check.kind == CheckKind.UPSTREAM:
-        return f"Automated checks: since {clock(at)}, {reason}."
+        return f"Automated checks: since {clock(at)}, {_upstream_finding(check, reason)}."
     verb = "show degraded performance" if to_state == CheckStateName.DEGRADED else "fail"
     return f"Automated checks: since {clock(at)}, {_subject(check)} {verb}: {reason}."

@@ -381,7 +381,8 @@ class CheckState(models.Model):
     state_since = models.DateTimeField(null=True, blank=True)
     # The last few observations as [unix seconds, level]: enough for the thresholds.
     recent = models.JSONField(default=list, blank=True)
-    # When the current bad stretch began and what failed then (for incident messages).
+    # When the current bad stretch began and what failed then, in the outcome's public wording
+    # (incident messages quote it; last_error keeps the detail).
     problem_since = models.DateTimeField(null=True, blank=True)
     problem_error = models.CharField(max_length=300, blank=True)
     # The status an upstream page last gave the component it follows.

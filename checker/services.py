@@ -218,14 +218,14 @@ def apply_outcome(check: Check, state: CheckState, outcome: Outcome) -> CheckTra
         if decision.state in states.BAD_STATES:
             if state.state not in states.BAD_STATES:
                 state.problem_since = decision.since
-            state.problem_error = outcome.error[:300]
+            state.problem_error = outcome.public[:300]
         else:
             state.problem_since = None
             state.problem_error = ""
         state.state = decision.state
         state.state_since = decision.since
     elif state.state in states.BAD_STATES and outcome.level == states.SEVERITY[state.state]:
-        state.problem_error = outcome.error[:300] or state.problem_error
+        state.problem_error = outcome.public[:300] or state.problem_error
     state.desired_status = desired_status(check, state)
     return transition
 
@@ -263,7 +263,7 @@ def checks_record_outcomes(outcomes: Sequence[Outcome]) -> Recorded:
         if transition is not None:
             recorded.transitions.append(transition)
             recorded.seen[state.owner.component_id].append(
-                automation.Seen(check=state.owner, transition=transition)
+                automation.Seen(check=state.owner, transition=transition, public=outcome.public)
             )
     CheckResult.objects.bulk_create(results, batch_size=1000)
     CheckTransition.objects.bulk_create(recorded.transitions, batch_size=1000)

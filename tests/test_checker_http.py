@@ -54,6 +54,7 @@ def test_it_fails_on_500_and_says_which_code(server):
     outcome = http(server.url("/health"))
     assert outcome.level == Level.DOWN
     assert outcome.error == "HTTP 500 Internal Server Error (expected 200-299)"
+    assert outcome.public == "HTTP 500"
 
 
 def test_it_accepts_the_codes_it_is_told_to_expect(server):
@@ -145,6 +146,7 @@ def test_it_looks_for_text_in_the_body(server):
     outcome = http(server.url("/health"), body_contains="queue: ok")
     assert outcome.level == Level.DOWN
     assert outcome.error == "the response does not contain “queue: ok”"
+    assert outcome.public == "the response lacks the expected text"
 
 
 def test_it_checks_conditions_on_json_fields(server):
@@ -162,6 +164,7 @@ def test_it_checks_conditions_on_json_fields(server):
     outcome = http(url, json_conditions=[{"path": "queues.0.depth", "op": "<", "value": 10}])
     assert outcome.level == Level.DOWN
     assert outcome.error == "the JSON field queues.0.depth is 12, expected < 10"
+    assert outcome.public == "a field of the JSON response is not as expected"
     missing = http(url, json_conditions=[{"path": "status.page", "op": "exists"}])
     assert missing.error == "the JSON field status.page is missing"
 
@@ -170,7 +173,7 @@ def test_a_body_that_is_not_json_fails_json_conditions(server):
     server.routes["/status"] = Reply(body="<html>oops</html>")
     outcome = http(server.url("/status"), json_conditions=[{"path": "a", "op": "exists"}])
     assert outcome.level == Level.DOWN
-    assert outcome.error == "the response is not JSON"
+    assert outcome.error == outcome.public == "the response is not JSON"
 
 
 def test_it_sends_the_method_headers_and_body_it_is_given(server):
@@ -232,6 +235,7 @@ def test_https_with_a_self_signed_certificate_fails_verification(self_signed):
         outcome = http(server.url("/"))
     assert outcome.level == Level.DOWN
     assert outcome.error == "TLS certificate not valid: self-signed certificate"
+    assert outcome.public == "TLS certificate not valid"
 
 
 def test_https_passes_when_verification_is_turned_off(self_signed):

@@ -57,9 +57,9 @@ def test_an_endpoint_that_fails_opens_an_incident_and_its_recovery_resolves_it(s
     assert not Incident.objects.exists()
     tick(3)
     incident = Incident.objects.get()
-    assert incident.updates.get().body == (
-        "Since 04:45 UTC, checks of the API fail: HTTP 500 Internal Server Error "
-        "(expected 200-299)."
+    assert incident.updates.get().body == "Since 04:45 UTC, checks of the API fail: HTTP 500."
+    assert CheckState.objects.get(owner=check).last_error == (
+        "HTTP 500 Internal Server Error (expected 200-299)"
     )
     api.refresh_from_db()
     assert api.status == "major_outage"

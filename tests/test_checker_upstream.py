@@ -50,6 +50,7 @@ def test_it_finds_the_component_by_id_or_by_name():
     assert by_id.level == Level.DOWN
     assert by_id.observed_status == "partial_outage"
     assert by_id.error == "Acme Status reports Payments API as partial outage (“Elevated errors”)"
+    assert by_id.public == "the upstream status page reports a partial outage"
     assert judge(document, "p7q1").level == Level.UP
 
 
@@ -57,6 +58,7 @@ def test_a_component_the_page_does_not_list_is_inconclusive():
     outcome = judge(summary("operational"), "Search")
     assert outcome.inconclusive
     assert outcome.error == "Acme Status lists no component “Search”"
+    assert outcome.public == "the upstream page lists no such component"
 
 
 def test_maintenance_upstream_is_not_a_failure_but_is_mirrored():
@@ -106,8 +108,10 @@ def test_it_mirrors_the_component_as_the_summary_changes_between_probes(settings
         assert payments.status == "partial_outage"
         incident = Incident.objects.get()
         assert incident.updates.get().body == (
-            "Since 04:46 UTC, Acme Status reports Payments API as partial outage "
-            "(“Elevated errors”)."
+            "Since 04:46 UTC, the upstream status page reports a partial outage for Payments."
+        )
+        assert CheckState.objects.get(owner=check).last_error == (
+            "Acme Status reports Payments API as partial outage (“Elevated errors”)"
         )
 
         probe_at(4, summary("major_outage", incident="Elevated errors"))
@@ -119,8 +123,8 @@ def test_it_mirrors_the_component_as_the_summary_changes_between_probes(settings
         incident.refresh_from_db()
         assert incident.status == "resolved"
         assert incident.updates.latest("display_at", "id").body == (
-            "From 04:46 to 04:50 UTC (4 minutes), Acme Status reported Payments API as partial "
-            "outage (“Elevated errors”). They pass again."
+            "From 04:46 to 04:50 UTC (4 minutes), the upstream status page reported a partial "
+            "outage for Payments. They pass again."
         )
 
         probe_at(8, summary("under_maintenance"))

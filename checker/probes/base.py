@@ -1,5 +1,11 @@
 """What every probe shares: the spec it reads, the outcome it returns, the context it borrows
-(TLS contexts, HTTP clients, a per-batch cache of upstream pages) and plain-English errors."""
+(TLS contexts, HTTP clients, a per-batch cache of upstream pages) and plain-English errors.
+
+A failure is told twice. Its public wording is ours alone (our phrases, status codes, numbers
+we measured), because incident bodies quote it and they are Markdown mailed to subscribers.
+Its detail adds what the other side said (a reason phrase, a JSON value, an upstream page's
+names, an exception's text) and stays with staff: results, state changes, the admin.
+"""
 
 from __future__ import annotations
 
@@ -86,7 +92,10 @@ class Outcome:
 
     level: int
     latency_ms: int | None = None
+    # The detail, for staff; it may quote the target.
     error: str = ""
+    # The public wording: nothing the target sent.
+    public: str = ""
     observed_status: str = ""
     inconclusive: bool = False
     rate_limited: bool = False
@@ -94,21 +103,50 @@ class Outcome:
     check_id: int = 0
     at: dt.datetime | None = None
 
+    # The public wording comes first and the detail only by name, so that a probe quoting the
+    # target has to say so.
     @classmethod
     def up(cls, latency_ms: int | None, **extra: Any) -> Outcome:
         return cls(level=Level.UP, latency_ms=latency_ms, **extra)
 
     @classmethod
-    def down(cls, error: str, latency_ms: int | None = None, **extra: Any) -> Outcome:
-        return cls(level=Level.DOWN, latency_ms=latency_ms, error=error, **extra)
+    def down(
+        cls, public: str, latency_ms: int | None = None, *, detail: str = "", **extra: Any
+    ) -> Outcome:
+        return cls(
+            level=Level.DOWN, latency_ms=latency_ms, public=public, error=detail or public, **extra
+        )
 
     @classmethod
-    def degraded(cls, error: str, latency_ms: int | None = None, **extra: Any) -> Outcome:
-        return cls(level=Level.DEGRADED, latency_ms=latency_ms, error=error, **extra)
+    def degraded(
+        cls, public: str, latency_ms: int | None = None, *, detail: str = "", **extra: Any
+    ) -> Outcome:
+        return cls(
+            level=Level.DEGRADED,
+            latency_ms=latency_ms,
+            public=public,
+            error=detail or public,
+            **extra,
+        )
 
     @classmethod
-    def unknown(cls, error: str, **extra: Any) -> Outcome:
-        return cls(level=Level.UP, error=error, inconclusive=True, **extra)
+    def unknown(cls, public: str, *, detail: str = "", **extra: Any) -> Outcome:
+        return cls(
+            level=Level.UP, public=public, error=detail or public, inconclusive=True, **extra
+        )
+
+    @classmethod
+    def failed(cls, failure: Failure, latency_ms: int | None = None, **extra: Any) -> Outcome:
+        """Down, for a request that did not complete."""
+        return cls.down(failure.public, latency_ms, detail=failure.detail, **extra)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a request did not complete: in our words, and with the exception's own text."""
+
+    public: str
+    detail: str
 
 
 @dataclass
@@ -176,37 +214,45 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
-def describe_error(exc: BaseException, *, timeout: float) -> str:
-    """A failure in words a visitor understands, e.g. "connection refused"."""
+def describe_error(exc: BaseException, *, timeout: float) -> Failure:
+    """A failure in words a visitor understands, e.g. "connection refused", and for staff with
+    what the exception said when our words leave something out."""
     if isinstance(exc, TimeoutError | httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
-        return f"no response within {timeout:g} s"
+        return _ours(f"no response within {timeout:g} s")
     if isinstance(exc, httpx.ConnectTimeout):
-        return "connection timed out"
+        return _ours("connection timed out")
     if isinstance(exc, httpx.TooManyRedirects):
-        return "too many redirects (a redirect loop?)"
+        return _ours("too many redirects (a redirect loop?)")
     for cause in _chain(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not valid: {cause.verify_message or cause.reason}"
+            public = "TLS certificate not valid"
+            return Failure(public, f"{public}: {cause.verify_message or cause.reason}")
         if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed: {cause.reason or cause}"
+            return Failure("TLS handshake failed", f"TLS handshake failed: {cause.reason or cause}")
         if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
+            return _ours("connection refused")
         if isinstance(cause, ConnectionResetError):
-            return "connection reset by the server"
+            return _ours("connection reset by the server")
         if isinstance(cause, socket.gaierror):
-            return "host name not found"
+            return _ours("host name not found")
         if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "host unreachable"
+            return _ours("host unreachable")
     if isinstance(exc, httpx.RemoteProtocolError):
         text = str(exc)
         if "without sending" in text or "disconnected" in text:
-            return "the server closed the connection without answering"
-        return "the server's answer is not valid HTTP"
+            return _ours("the server closed the connection without answering")
+        public = "the server's answer is not valid HTTP"
+        return Failure(public, f"{public}: {text}")
     if isinstance(exc, httpx.DecodingError):
-        return "the response body could not be decoded"
+        public = "the response body could not be decoded"
+        return Failure(public, f"{public}: {exc}")
     if isinstance(exc, httpx.HTTPError | OSError):
-        return str(exc) or exc.__class__.__name__
-    return f"{exc.__class__.__name__}: {exc}"
+        return Failure("the request failed", str(exc) or exc.__class__.__name__)
+    return Failure("the request failed", f"{exc.__class__.__name__}: {exc}")
+
+
+def _ours(words: str) -> Failure:
+    return Failure(words, words)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

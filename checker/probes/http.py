@@ -1,4 +1,8 @@
-"""The HTTP(S) probe: one request, then the status code, the body, JSON fields and the latency."""
+"""The HTTP(S) probe: one request, then the status code, the body, JSON fields and the latency.
+
+The public wording of a failure names the status code but never the reason phrase, the text
+looked for or a JSON value: those go to the detail staff see (see checker.probes.base).
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ async def probe(spec: ProbeSpec, context: ProbeContext) -> Outcome:
             ) as response:
                 body = await _read_body(response) if spec.method != "HEAD" else b""
     except Exception as exc:  # every failure of the request is the target's failure
-        return Outcome.down(describe_error(exc, timeout=spec.timeout))
+        return Outcome.failed(describe_error(exc, timeout=spec.timeout))
     latency = milliseconds(loop.time() - started)
     return evaluate(spec, response, body if needs_body else b"", latency)
 
@@ -64,15 +68,23 @@ def evaluate(spec: ProbeSpec, response: httpx.Response, body: bytes, latency: in
         )
     if not any(low <= code <= high for low, high in spec.expected_status_codes):
         phrase = f" {response.reason_phrase}" if response.reason_phrase else ""
-        error = f"HTTP {code}{phrase} (expected {spec.expected_status_text})"
         retry_after = None
         if code == 503:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return Outcome.down(error, latency, retry_after=retry_after)
+        return Outcome.down(
+            f"HTTP {code}",
+            latency,
+            detail=f"HTTP {code}{phrase} (expected {spec.expected_status_text})",
+            retry_after=retry_after,
+        )
     if spec.body_contains:
         text = body.decode(response.encoding or "utf-8", errors="replace")
         if spec.body_contains not in text:
-            return Outcome.down(f"the response does not contain “{spec.body_contains}”", latency)
+            return Outcome.down(
+                "the response lacks the expected text",
+                latency,
+                detail=f"the response does not contain “{spec.body_contains}”",
+            )
     if spec.json_conditions:
         try:
             document = json.loads(body)
@@ -81,7 +93,9 @@ def evaluate(spec: ProbeSpec, response: httpx.Response, body: bytes, latency: in
         for condition in spec.json_conditions:
             failure = json_condition_failure(document, condition)
             if failure:
-                return Outcome.down(failure, latency)
+                return Outcome.down(
+                    "a field of the JSON response is not as expected", latency, detail=failure
+                )
     if spec.degraded_latency_ms is not None and latency > spec.degraded_latency_ms:
         return Outcome.degraded(
             f"responded in {latency:,} ms (slower than {spec.degraded_latency_ms:,} ms)", latency

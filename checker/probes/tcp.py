@@ -17,7 +17,7 @@ async def probe(spec: ProbeSpec, context: ProbeContext) -> Outcome:
     except TimeoutError:
         return Outcome.down(f"connection timed out after {spec.timeout:g} s")
     except Exception as exc:  # refused, unreachable, unknown host: the target's failure
-        return Outcome.down(describe_error(exc, timeout=spec.timeout))
+        return Outcome.failed(describe_error(exc, timeout=spec.timeout))
     latency = milliseconds(loop.time() - started)
     writer.close()
     with contextlib.suppress(OSError):

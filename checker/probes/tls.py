@@ -30,7 +30,7 @@ async def probe(spec: ProbeSpec, context: ProbeContext) -> Outcome:
     except TimeoutError:
         return Outcome.down(f"TLS handshake did not finish within {spec.timeout:g} s")
     except Exception as exc:  # refused, untrusted, expired (when verifying)
-        return Outcome.down(describe_error(exc, timeout=spec.timeout))
+        return Outcome.failed(describe_error(exc, timeout=spec.timeout))
     latency = milliseconds(loop.time() - started)
     try:
         der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)

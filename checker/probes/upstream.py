@@ -5,6 +5,9 @@ A page that cannot be read says nothing about the provider's component, so that 
 inconclusive: shown to staff, never counted as an outage. Politely: several checks following
 the same page within a batch share one request, and a page read before is asked for again
 with If-None-Match, so an unchanged page costs its server a 304.
+
+The page's own names (its title, its component's, its incidents') and anything else it says
+go to the detail staff see; the public wording says only which of our statuses it reports.
 """
 
 from __future__ import annotations
@@ -33,6 +36,12 @@ LEVEL_FOR_STATUS = {
     ComponentStatus.MAJOR_OUTAGE: Level.DOWN,
 }
 STATUS_LABELS = {value: label.lower() for value, label in ComponentStatus.choices}
+# What an upstream page reports, as our sentences say it.
+REPORTED = {
+    ComponentStatus.DEGRADED_PERFORMANCE: "degraded performance",
+    ComponentStatus.PARTIAL_OUTAGE: "a partial outage",
+    ComponentStatus.MAJOR_OUTAGE: "a major outage",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class FetchedPage:
     document: Any = None
     latency_ms: int | None = None
     error: str = ""
+    detail: str = ""
     rate_limited: bool = False
     retry_after: float | None = None
 
@@ -48,7 +58,10 @@ async def probe(spec: ProbeSpec, context: ProbeContext) -> Outcome:
     page = await fetch_page(spec, context)
     if page.error:
         return Outcome.unknown(
-            page.error, rate_limited=page.rate_limited, retry_after=page.retry_after
+            page.error,
+            detail=page.detail,
+            rate_limited=page.rate_limited,
+            retry_after=page.retry_after,
         )
     return judge(page.document, spec.upstream_component, latency_ms=page.latency_ms)
 
@@ -79,8 +92,10 @@ async def _fetch(spec: ProbeSpec, context: ProbeContext) -> FetchedPage:
                 timeout=spec.timeout,
             )
     except Exception as exc:  # the page is unreachable: nothing learnt about the component
+        failure = describe_error(exc, timeout=spec.timeout)
         return FetchedPage(
-            error=f"could not read the upstream page: {describe_error(exc, timeout=spec.timeout)}"
+            error=f"could not read the upstream page: {failure.public}",
+            detail=f"could not read the upstream page: {failure.detail}",
         )
     latency = milliseconds(loop.time() - started)
     if response.status_code == 429:
@@ -110,18 +125,30 @@ def judge(document: Any, wanted: str, *, latency_ms: int | None = None) -> Outco
     page_name = str((document.get("page") or {}).get("name") or "The upstream page")
     component = _find_component(document["components"], wanted)
     if component is None:
-        return Outcome.unknown(f"{page_name} lists no component “{wanted}”")
+        return Outcome.unknown(
+            "the upstream page lists no such component",
+            detail=f"{page_name} lists no component “{wanted}”",
+        )
     status = component.get("status")
     if status not in LEVEL_FOR_STATUS:
-        return Outcome.unknown(f"{page_name} gives {component.get('name')!s} an unknown status")
+        return Outcome.unknown(
+            "the upstream page gives the component an unknown status",
+            detail=f"{page_name} gives {component.get('name')!s} an unknown status",
+        )
     level = LEVEL_FOR_STATUS[status]
     if level == Level.UP:
         return Outcome.up(latency_ms, observed_status=status)
-    error = f"{page_name} reports {component.get('name') or wanted} as {STATUS_LABELS[status]}"
+    detail = f"{page_name} reports {component.get('name') or wanted} as {STATUS_LABELS[status]}"
     incidents = _incidents_naming(document, component.get("id"))
     if incidents:
-        error += " (" + "; ".join(f"“{name}”" for name in incidents[:2]) + ")"
-    return Outcome(level=level, latency_ms=latency_ms, error=error, observed_status=status)
+        detail += " (" + "; ".join(f"“{name}”" for name in incidents[:2]) + ")"
+    return Outcome(
+        level=level,
+        latency_ms=latency_ms,
+        error=detail,
+        public=f"the upstream status page reports {REPORTED[status]}",
+        observed_status=status,
+    )
 
 
 def _find_component(components: list[Any], wanted: str) -> dict[str, Any] | None:

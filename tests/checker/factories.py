@@ -34,10 +34,14 @@ def feed(
     check: Check, level: int, at: dt.datetime, error: str = "", **extra: Any
 ) -> services.Recorded:
     """Process one outcome for `check` as if a probe had seen it at `at` (record, then act),
-    with the clock at that moment."""
+    with the clock at that moment. `error` is the public wording and, unless `extra` gives
+    the detail as `error_detail`, the detail too."""
     if level != Level.UP and not error:
         error = "connection refused"
-    outcome = Outcome(level=level, error=error, check_id=check.pk, at=at, latency_ms=12, **extra)
+    detail = extra.pop("error_detail", error)
+    outcome = Outcome(
+        level=level, error=detail, public=error, check_id=check.pk, at=at, latency_ms=12, **extra
+    )
     with time_machine.travel(at, tick=False):
         return services.checks_process_outcomes([outcome])
 

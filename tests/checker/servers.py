@@ -32,7 +32,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
     hang: bool = False  # never answer (until the server stops)
-    garbage: bool = False  # answer bytes that are not HTTP
+    garbage: bool | bytes = False  # answer bytes that are not HTTP (these, or some of ours)
+    reason: str | None = None  # the status line's reason phrase, if not the standard one
 
     @classmethod
     def json(cls, document: Any, status: int = 200) -> Reply:
@@ -109,11 +110,15 @@ class LocalServer:
                 if reply.delay:
                     outer.stopping.wait(reply.delay)
                 if reply.garbage:
-                    self.wfile.write(b"\x16\x03\x01\xffNOT HTTP AT ALL\x00\x01\x02\r\n\r\n")
+                    self.wfile.write(
+                        reply.garbage
+                        if isinstance(reply.garbage, bytes)
+                        else b"\x16\x03\x01\xffNOT HTTP AT ALL\x00\x01\x02\r\n\r\n"
+                    )
                     self.close_connection = True
                     return
                 payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
-                self.send_response(reply.status)
+                self.send_response(reply.status, reply.reason)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
