@@ -36,15 +36,6 @@ ONE_LINE_REFUSED = [
 MESSAGE_REFUSED = ["We are\x0b looking.", "We are \x1b[2J looking.", "Lone\rreturn", "\x9b31m"]
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings: Any) -> None:
-    # The production storage needs a collectstatic manifest; pages under test need none.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def staff(client: Client) -> Client:
     client.force_login(User.objects.create_superuser("alice", "alice@example.com"))
@@ -244,15 +235,7 @@ def test_the_services_store_a_message_with_lf_line_breaks():
     assert incident.updates.get().body == "Line one.\nLine two."
 
 
-@pytest.fixture
-def feeds_without_cache(settings: Any) -> None:
-    settings.MIDDLEWARE = [
-        m for m in settings.MIDDLEWARE if not m.endswith(".PublicCacheMiddleware")
-    ]
-
-
 @pytest.mark.parametrize("url", ["/history.atom", "/history.rss"])
-@pytest.mark.usefixtures("feeds_without_cache")
 def test_the_feeds_stay_readable_with_control_characters_stored_before(client, url):
     incident = make_incident("Old outage")
     Incident.objects.filter(pk=incident.pk).update(name="Old\x0b outage\x1b")
