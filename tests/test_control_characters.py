@@ -240,7 +240,7 @@ def test_the_feeds_stay_readable_with_control_characters_stored_before(client, u
     incident = make_incident("Old outage")
     Incident.objects.filter(pk=incident.pk).update(name="Old\x0b outage\x1b")
     IncidentUpdate.objects.create(
-        incident=incident, status=IncidentStatus.IDENTIFIED, body="Found\x1b[31m it\x00.\r\nOK"
+        incident=incident, status=IncidentStatus.IDENTIFIED, body="Found\x1b[31m it\x07.\r\nOK"
     )
     response = client.get(url)
     assert response.status_code == 200
