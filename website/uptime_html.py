@@ -4,9 +4,9 @@ for a template loop (or even a template include per bar) to stay fast.
 A day with incidents carries its popover (date, summary, links to the incidents). A day
 without any is printed compact, its date and summary in `title` (the browser's own tooltip
 without scripts; the page's script turns it into the same popover on hover, focus or tap).
-Most days of most bars are quiet, and a quiet day reads the same in every bar of the page, so
-the bars of one page share one row of quiet days and one of days without data: a bar is that
-row with its few recorded or incident days put in place. An operational day carries no level
+Most days of most bars are quiet, and a quiet day reads the same in every bar, so all bars
+share one row of quiet days and one of days without data, built once a day: a bar is that row
+with its few recorded or incident days put in place. An operational day carries no level
 class, the stylesheet's default, which keeps the bulk of the page small.
 """
 
