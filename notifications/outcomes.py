@@ -120,6 +120,11 @@ class BatchOutcomes:
         run = streak.added + (0 if streak.reset else streak.before)
         return run >= settings.NOTIFY_DISABLE_AFTER_FAILURES
 
+    def unsendable(self, delivery: Delivery, error: str, *, now: dt.datetime) -> None:
+        """The message itself could not be built: the delivery fails at once (staff can resend
+        it once the text is fixed), and it counts against no subscriber."""
+        self.failed[delivery.pk] = (error[:2000], now)
+
     def cancel(self, delivery: Delivery, reason: str) -> None:
         self.cancelled.setdefault(reason, []).append(delivery.pk)
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from notifications import dispatch, journal
 from notifications.channels import channel_for
-from notifications.channels.base import BatchEvents, Channel, NothingToSend
+from notifications.channels.base import BatchEvents, Channel, NothingToSend, Unrenderable
 from notifications.claims import Claim, deliveries_claim
 from notifications.models import Delivery, DeliveryStatus, Subscriber
 from notifications.outcomes import BatchOutcomes, discard_journal
@@ -84,6 +84,7 @@ def _send_claim(claim: Claim, channel: Channel) -> None:
         writer = None
     outcomes = BatchOutcomes(claim.token, writer)
     disabled: set[int] = set()
+    unrenderable: set[int] = set()
     try:
         for delivery in claim.deliveries:
             if not claim.keep_alive():
@@ -100,6 +101,15 @@ def _send_claim(claim: Claim, channel: Channel) -> None:
                 channel.send(delivery)
             except NothingToSend:
                 outcomes.cancel(delivery, "Nothing public left to tell.")
+            except Unrenderable as error:
+                if delivery.event_id not in unrenderable:
+                    unrenderable.add(delivery.event_id)
+                    logger.error(
+                        "The message of event %s cannot be built: %s", delivery.event_id, error
+                    )
+                outcomes.unsendable(
+                    delivery, f"The message could not be built: {error}", now=timezone.now()
+                )
             except TransportError as error:
                 permanent = channel.permanent(error)
                 if outcomes.refused(

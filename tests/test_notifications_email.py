@@ -364,3 +364,21 @@ def test_it_prunes_finished_deliveries_after_the_retention_period(smtp_sink, set
     assert sweeper.deliveries_prune(now=timezone.now() + dt.timedelta(days=89)) == 0
     assert sweeper.deliveries_prune(now=timezone.now() + dt.timedelta(days=91), chunk=1) == 1
     assert list(Delivery.objects.values_list("status", flat=True)) == [DeliveryStatus.PENDING]
+
+
+def test_an_event_whose_email_cannot_be_built_fails_alone_and_the_batch_goes_on(smtp_sink):
+    make_subscriber("ada@example.com")
+    broken = make_incident("Broken name")
+    fine = make_incident("Queue delays")
+    # Stored before names refused line breaks: a header cannot carry it.
+    Incident.objects.filter(pk=broken.pk).update(name="Broken\r\nBcc: victim@example.org")
+    fan_out_pending()
+    assert sending.deliveries_send_batch(channel=SubscriberKind.EMAIL) == 2
+    assert subjects(smtp_sink, "ada@example.com") == ["[Investigating] Queue delays"]
+    assert "victim@example.org" not in smtp_sink.counts()
+    failed = Delivery.objects.get(event__incident=broken)
+    assert failed.status == DeliveryStatus.FAILED
+    assert failed.last_error.startswith("The message could not be built")
+    assert Delivery.objects.get(event__incident=fine).status == DeliveryStatus.SENT
+    assert not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
+    assert Subscriber.objects.get(email="ada@example.com").is_active

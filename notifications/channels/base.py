@@ -21,6 +21,11 @@ class NothingToSend(Exception):
     """The event has nothing public left to tell this subscriber."""
 
 
+class Unrenderable(Exception):
+    """The event's message cannot be built (stored text a header refuses, a template that
+    fails): that event's deliveries fail, and the rest of the batch is sent."""
+
+
 class BatchEvents:
     """The events a batch of deliveries announces and their public incidents, loaded once for
     the whole batch whatever its channel."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from incidents.models import EventKind, OutboxEvent
-from notifications.channels.base import BatchEvents, Channel, NothingToSend
+from notifications.channels.base import BatchEvents, Channel, NothingToSend, Unrenderable
 from notifications.emails import EventEmail, WireEmail, event_email
 from notifications.models import Delivery, SubscriberKind
 from notifications.transports import EmailTransport, TransportError
@@ -45,23 +45,34 @@ class EmailChannel(Channel):
         return self._emails[event.pk]
 
     def send(self, delivery: Delivery) -> None:
-        content = self.event_email(self.batch.event(delivery))
-        if content is None:
-            raise NothingToSend
+        event = self.batch.event(delivery)
         subscriber = delivery.subscriber
-        # An SMTP server takes the message serialized once for the batch, with this
-        # subscriber's parts swapped in; other backends (and addresses that need encoding)
-        # get a message of their own.
-        wire = (
-            content.wire
-            if self.transport.speaks_smtp and WireEmail.fits(subscriber.email)
-            else None
-        )
+        try:
+            content = self.event_email(event)
+            if content is None:
+                raise NothingToSend
+            # An SMTP server takes the message serialized once for the batch, with this
+            # subscriber's parts swapped in; other backends (and addresses that need encoding)
+            # get a message of their own.
+            wire = (
+                content.wire
+                if self.transport.speaks_smtp and WireEmail.fits(subscriber.email)
+                else None
+            )
+            if wire is not None:
+                data = wire.for_subscriber(subscriber, delivery_id=delivery.pk)
+            else:
+                message = content.for_subscriber(subscriber, delivery_id=delivery.pk)
+                # Serialized here, so a header that cannot be sent fails this event only.
+                message.message()
+        except NothingToSend:
+            raise
+        except Exception as error:  # noqa: BLE001 - whatever breaks the building is this event's
+            raise Unrenderable(f"{type(error).__name__}: {error}") from error
         if wire is not None:
-            data = wire.for_subscriber(subscriber, delivery_id=delivery.pk)
             self.transport.send_bytes(sender=wire.sender, recipient=subscriber.email, data=data)
         else:
-            self.transport.send(content.for_subscriber(subscriber, delivery_id=delivery.pk))
+            self.transport.send(message)
 
     def permanent(self, error: TransportError) -> bool:
         # Mail servers refuse for reasons that pass (a full mailbox, greylisting, a rate

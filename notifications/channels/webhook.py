@@ -9,7 +9,7 @@ from django.conf import settings
 
 from incidents.models import EventKind, OutboxEvent
 from notifications import payloads, tokens
-from notifications.channels.base import BatchEvents, Channel, NothingToSend
+from notifications.channels.base import BatchEvents, Channel, NothingToSend, Unrenderable
 from notifications.models import Delivery, Subscriber, SubscriberKind
 from notifications.transports import TransportError, WebhookTransport, webhook_signature
 from statuspage.models import Component
@@ -74,10 +74,15 @@ class WebhookChannel(Channel):
     def send(self, delivery: Delivery) -> None:
         subscriber = delivery.subscriber
         event = self.batch.event(delivery)
-        payload = self.payload(event, subscriber)
-        if payload is None:
-            raise NothingToSend
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        try:
+            payload = self.payload(event, subscriber)
+            if payload is None:
+                raise NothingToSend
+            body = json.dumps(payload, separators=(",", ":")).encode()
+        except NothingToSend:
+            raise
+        except Exception as error:  # noqa: BLE001 - whatever breaks the building is this event's
+            raise Unrenderable(f"{type(error).__name__}: {error}") from error
         headers = {
             "X-Statuspage-Signature": webhook_signature(subscriber.secret, body),
             "X-Statuspage-Event": event.kind,
