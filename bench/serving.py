@@ -437,7 +437,6 @@ _WRK_SCRIPT = """
 local paths = {%(paths)s}
 local headers = {["Accept-Encoding"] = "%(encoding)s"}
 local closing = {["Accept-Encoding"] = "%(encoding)s", ["Connection"] = "close"}
-local random_query = %(random_query)s
 local close_every = %(close_every)d
 local n = 0
 -- global, so that done() can read each thread's copy
@@ -450,9 +449,7 @@ end
 function request()
   n = n + 1
   local path = paths[(n - 1) %% #paths + 1]
-  if random_query then
-    path = path .. "?cb=" .. math.random(1, 1000000000)
-  end
+  path = path:gsub("{cb}", tostring(math.random(1, 1000000000)))
   if close_every > 0 and n %% close_every == 0 then
     return wrk.format("GET", path, closing)
   end
@@ -497,7 +494,6 @@ def wrk(
     seconds: float,
     connections: int = 64,
     encoding: str = "gzip",
-    random_query: bool = False,
     close_every: int = 0,
     folder: Path,
 ) -> LoadResult:
@@ -507,7 +503,6 @@ def wrk(
         % {
             "paths": ", ".join(json.dumps(p) for p in paths),
             "encoding": encoding,
-            "random_query": "true" if random_query else "false",
             "close_every": close_every,
         }
     )
@@ -720,17 +715,25 @@ def current_manifest(site: Site) -> dict[str, Any]:
     return json.loads((public / os.readlink(public / "current") / "manifest.json").read_bytes())
 
 
+def url_kind(url: str) -> str:
+    """A URL with its public id or page number left out: `/incidents/<id>`, `/history?page=N`."""
+    path, _, query = url.partition("?")
+    if path.startswith("/static/"):
+        return "static asset"
+    kind = re.sub(r"/[0-9a-z]{12}(?=\.json|\.svg|/|$)", "/<id>", path)
+    if query.startswith("cb="):
+        return f"{kind}?cb=<random>"
+    return f"{kind}?{re.sub(r'=[^&]*', '=N', query)}" if query else kind
+
+
 def public_urls(site: Site, assets: list[str]) -> list[tuple[str, str]]:
     """A sample of every kind of public URL, as (kind, URL): a few of each kind of published
     answer, the assets, and the public URLs that the publication does not hold."""
     manifest = current_manifest(site)
     kinds: dict[str, list[str]] = defaultdict(list)
     for key in manifest["artifacts"]:
-        if not key.startswith("/"):
-            continue
-        kind = re.sub(r"/[0-9a-z]{12}(?=\.json|\.svg|$)", "/<id>", key.split("?")[0])
-        kind = re.sub(r"=\d+$", "=N", kind if "?" not in key else f"{kind}?{key.split('?')[1]}")
-        kinds[kind].append(key)
+        if key.startswith("/"):
+            kinds[url_kind(key)].append(key)
     chosen: list[tuple[str, str]] = []
     rng = random.Random(7)
     for kind, keys in sorted(kinds.items()):
@@ -1011,10 +1014,9 @@ def run_rows(
         folder,
         lambda port, seconds: wrk(
             port,
-            ["/"],
+            ["/?cb={cb}"],
             seconds=seconds,
             connections=args.connections,
-            random_query=True,
             folder=folder,
         ),  # fmt: skip
     )
