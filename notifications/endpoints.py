@@ -106,7 +106,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".invalid", ".test")
 
 
-def _local_name(host: str) -> bool:
+def is_local_name(host: str) -> bool:
     name = host.rstrip(".").lower()
     return "." not in name or name == "localhost" or name.endswith(_LOCAL_SUFFIXES)
 
@@ -140,7 +140,7 @@ def check_signup_url(url: str) -> None:
         if reason is not None:
             raise EndpointRefused(reason)
         return
-    if _local_name(host):
+    if is_local_name(host):
         raise EndpointRefused(
             f"{host} is a name on a local network. "
             "We only send webhooks to addresses on the public internet."

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django import forms
 
+from notifications.addresses import EmailRefused, canonical_email
 from notifications.endpoints import EndpointRefused, check_signup_url
 from notifications.subscriptions import normalize_url
 from statuspage.models import Component
@@ -40,6 +41,13 @@ class SubscribeForm(forms.Form):
     components = _components_field()
     # Left empty by people, filled in by form-filling robots.
     website = forms.CharField(required=False)
+
+    def clean_email(self) -> str:
+        """The address's canonical spelling, which every later step uses, or why we refuse it."""
+        try:
+            return canonical_email(self.cleaned_data["email"])
+        except EmailRefused as refused:
+            raise forms.ValidationError(refused.message) from None
 
     @property
     def is_robot(self) -> bool:

@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications import dispatch, payloads, tokens
+from notifications.addresses import EmailRefused, canonical_email
 from notifications.emails import notice_email
 from notifications.models import (
     Delivery,
@@ -47,9 +48,12 @@ logger = logging.getLogger(__name__)
 
 
 def normalize_email(email: str) -> str:
-    """Trim, and lower-case the domain (the local part is the mailbox owner's business)."""
-    local, _, domain = email.strip().rpartition("@")
-    return f"{local}@{domain.lower()}" if local else email.strip()
+    """The canonical spelling of `email` (notifications/addresses.py), or the trimmed text when
+    it has none: callers that take such text refuse it, as subscription_request does."""
+    try:
+        return canonical_email(email)
+    except EmailRefused:
+        return email.strip()
 
 
 def _request_notice(subscriber: Subscriber, notice: str) -> None:
@@ -65,9 +69,10 @@ def subscription_request(*, email: str, components: Iterable[Component] = ()) ->
 
     A new, unconfirmed or departed address gets a confirmation link (and the components asked
     for, which count only once it is confirmed); an active one gets a note with its manage link
-    and keeps its choice, since whoever asked may not own it.
+    and keeps its choice, since whoever asked may not own it. An address we will not mail
+    raises EmailRefused.
     """
-    address = normalize_email(email)
+    address = canonical_email(email)
     subscriber = (
         Subscriber.objects.select_for_update()
         .filter(kind=SubscriberKind.EMAIL, email__iexact=address)

@@ -87,7 +87,7 @@ def subscribe(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_subscribe(request, _subscribe_context(form))
 
-    email = subscriptions.normalize_email(form.cleaned_data["email"])
+    email = form.cleaned_data["email"]
     if not form.is_robot:
         by_email = ratelimit.hit(
             "subscribe-email", email.lower(), limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL
