@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,6 +26,7 @@ from incidents.models import (
     EventKind,
     Incident,
     IncidentUpdate,
+    Maintenance,
     UpdateComponentChange,
 )
 from notifications import csvio, sending, subscriptions
@@ -261,7 +263,15 @@ class SubscriberAdmin(admin.ModelAdmin):
             _deliveries_url(subscriber__id__exact=subscriber.pk),
         )
 
-    @admin.action(description="Export the selected subscribers as CSV")
+    # Each action asks for what it does: exporting the address list its own permission,
+    # changing a subscription the change permission, resending the deliveries' permission.
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.export_subscriber")
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.change_delivery")
+
+    @admin.action(description="Export the selected subscribers as CSV", permissions=["export"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
         body = csvio.subscribers_export(queryset.prefetch_related("components").order_by("id"))
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
@@ -269,11 +279,13 @@ class SubscriberAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
         return response
 
-    @admin.action(description="Resend their failed deliveries")
+    @admin.action(description="Resend their failed deliveries", permissions=["resend"])
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         _resend(self, request, Delivery.objects.filter(subscriber__in=queryset))
 
-    @admin.action(description="Enable again (after fixing the address or endpoint)")
+    @admin.action(
+        description="Enable again (after fixing the address or endpoint)", permissions=["change"]
+    )
     def enable(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         count = 0
         for subscriber in queryset.filter(disabled_at__isnull=False):
@@ -281,7 +293,9 @@ class SubscriberAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(request, f"{count} subscribers enabled again.", messages.SUCCESS)
 
-    @admin.action(description="Send the webhook challenge again (pending sign-ups)")
+    @admin.action(
+        description="Send the webhook challenge again (pending sign-ups)", permissions=["change"]
+    )
     def resend_challenge(self, request: HttpRequest, queryset: SubscriberQuerySet) -> None:
         count = sum(
             subscriptions.webhook_challenge_restart(subscriber=s)
@@ -289,7 +303,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         )
         self.message_user(request, f"{count} challenges queued again.", messages.SUCCESS)
 
-    @admin.action(description="Unsubscribe")
+    @admin.action(description="Unsubscribe", permissions=["change"])
     def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         count = sum(subscriptions.subscription_leave(subscriber=s) for s in queryset)
         self.message_user(request, f"{count} subscribers unsubscribed.", messages.SUCCESS)
@@ -306,7 +320,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
-            return HttpResponseRedirect(reverse("admin:notifications_subscriber_changelist"))
+            raise PermissionDenied
         report = None
         if request.method == "POST":
             form = ImportForm(request.POST, request.FILES)
@@ -494,6 +508,19 @@ class NotificationEventAdmin(admin.ModelAdmin):
         incident = get_object_or_404(
             with_serialization_prefetches(Incident.objects.all()), pk=incident_id
         )
+        # The incident's own admin decides: a draft or an unannounced maintenance is no more
+        # visible through its email than through its page. A posted draft update is shown
+        # only to staff who may post it.
+        incident_admin = self.admin_site.get_model_admin(
+            Maintenance if incident.is_maintenance else Incident
+        )
+        may_see = (
+            incident_admin.has_change_permission(request, incident)
+            if request.method == "POST"
+            else incident_admin.has_view_or_change_permission(request, incident)
+        )
+        if not may_see:
+            raise PermissionDenied
         draft: IncidentUpdate | None = None
         errors: list[str] = []
         if request.method == "POST":

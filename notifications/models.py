@@ -99,6 +99,9 @@ class Subscriber(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The address list is personal data: viewing subscribers one by one is not leave to
+        # carry the whole list away.
+        permissions = [("export_subscriber", "Can export the subscriber list as CSV")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=[v for v, _ in SubscriberKind.choices]),
