@@ -96,10 +96,13 @@ def subscription_request(*, email: str, components: Iterable[Component] = ()) ->
 
 @transaction.atomic
 def subscription_confirm(*, subscriber: Subscriber) -> bool:
-    """Confirm the address (again, after leaving or being disabled); False if already active."""
-    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-    if subscriber.is_active:
+    """Confirm the address (again, after leaving or being disabled); False if already active,
+    or if its state moved on since `subscriber` was read from a confirm link (a link is good
+    for one confirmation only)."""
+    current = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    if current.is_active or tokens.confirm_state(current) != tokens.confirm_state(subscriber):
         return False
+    subscriber = current
     subscriber.confirmed_at = timezone.now()
     subscriber.unsubscribed_at = None
     subscriber.disabled_at = None
