@@ -223,13 +223,13 @@ class CheckAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "private, max-age=60"
         return response
 
-    @admin.action(description="Run the selected checks now")
+    @admin.action(description="Run the selected checks now", permissions=["change"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Check]) -> None:
         for check in queryset:
             services.check_run_soon(check=check)
         self.message_user(request, f"{queryset.count()} checks will run within a tick.")
 
-    @admin.action(description="Pause the selected checks")
+    @admin.action(description="Pause the selected checks", permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Check]) -> None:
         count = queryset.update(is_active=False)
         self.message_user(
@@ -238,7 +238,7 @@ class CheckAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Resume the selected checks")
+    @admin.action(description="Resume the selected checks", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Check]) -> None:
         count = queryset.update(is_active=True)
         for check in queryset:

@@ -490,6 +490,11 @@ class IncidentAdmin(IncidentAdminBase):
     def by_public_id_view(self, request: HttpRequest, public_id: str) -> HttpResponseRedirect:
         """Redirect to the admin page of an incident or maintenance known by its public id."""
         incident = get_object_or_404(Incident, public_id=public_id)
+        model = Maintenance if incident.is_maintenance else Incident
+        if not self.admin_site.get_model_admin(model).has_view_or_change_permission(
+            request, incident
+        ):
+            raise PermissionDenied
         model_name = "maintenance" if incident.is_maintenance else "incident"
         return HttpResponseRedirect(
             reverse(f"admin:incidents_{model_name}_change", args=[incident.pk])
