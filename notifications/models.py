@@ -45,6 +45,13 @@ class SubscriberQuerySet(models.QuerySet["Subscriber"]):
             kind=SubscriberKind.WEBHOOK, confirmed_at__isnull=True, unsubscribed_at__isnull=True
         ).exclude(challenge="")
 
+    def unconfirmed_since(self, cutoff: object) -> SubscriberQuerySet:
+        """Never confirmed and last asked for before `cutoff`, with no challenge still being
+        tried: nobody can confirm these any more."""
+        return self.filter(
+            confirmed_at__isnull=True, requested_at__lt=cutoff, challenge_next_at__isnull=True
+        )
+
     def following(self, component_ids: list[int]) -> SubscriberQuerySet:
         """Subscribers who follow every component, or chose one of `component_ids`."""
         chosen = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
@@ -77,6 +84,9 @@ class Subscriber(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # When the address last asked to subscribe, or the URL was last signed up: the confirmation
+    # window runs from here, and an unconfirmed row is pruned once it has passed.
+    requested_at = models.DateTimeField(default=timezone.now)
     notice = models.CharField(max_length=24, choices=Notice.choices, blank=True, default="")
     notice_requested_at = models.DateTimeField(null=True, blank=True)
     # Webhooks signed up on the public page prove the endpoint wants our messages by echoing a
@@ -252,3 +262,25 @@ class NotificationEvent(OutboxEvent):
         proxy = True
         verbose_name = "notification event"
         ordering = ["-created_at", "-id"]
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted for one rate limit, one key (a keyed digest of the client's network, the
+    address or the domain) and one fixed window. Kept in the database rather than in the cache
+    that public pages fill, so that no amount of page traffic can evict a count."""
+
+    scope = models.CharField(max_length=32)
+    key = models.CharField(max_length=64)
+    window_ends_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key", "window_ends_at"], name="ratelimit_counter_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["window_ends_at"], name="ratelimit_counter_ends_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:8]}… {self.count}"

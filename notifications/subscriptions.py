@@ -56,6 +56,17 @@ def normalize_email(email: str) -> str:
         return email.strip()
 
 
+def subscribers_prune_unconfirmed(*, now: dt.datetime | None = None, chunk: int = 1000) -> int:
+    """Delete subscribers never confirmed whose confirmation window has passed: their links
+    have expired, so the rows only fill the table. A chunk at a time, like deliveries."""
+    now = now or timezone.now()
+    stale = Subscriber.objects.unconfirmed_since(now - tokens.confirm_max_age())
+    deleted = 0
+    while ids := list(stale.order_by("pk").values_list("pk", flat=True)[:chunk]):
+        deleted += stale.filter(pk__in=ids).delete()[1].get(Subscriber._meta.label, 0)
+    return deleted
+
+
 def _request_notice(subscriber: Subscriber, notice: str) -> None:
     subscriber.notice = notice
     subscriber.notice_requested_at = timezone.now()
@@ -89,6 +100,8 @@ def subscription_request(*, email: str, components: Iterable[Component] = ()) ->
     if subscriber.is_active:
         _request_notice(subscriber, Notice.ALREADY_SUBSCRIBED)
     else:
+        subscriber.requested_at = timezone.now()
+        subscriber.save(update_fields=["requested_at"])
         subscriber.components.set(list(components))
         _request_notice(subscriber, Notice.CONFIRM)
     return subscriber
@@ -213,6 +226,7 @@ def webhook_signup(*, url: str, components: Iterable[Component] = ()) -> Webhook
     subscriber.disabled_at = None
     subscriber.disabled_reason = ""
     subscriber.consecutive_failures = 0
+    subscriber.requested_at = timezone.now()
     subscriber.challenge = new_challenge()
     subscriber.challenge_attempts = 0
     subscriber.challenge_next_at = timezone.now()

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from incidents.services import maintenance_record_reminders
-from notifications import fanout, sending, subscriptions, sweeper
+from notifications import fanout, ratelimit, sending, subscriptions, sweeper
 
 
 @shared_task(name="notifications.fan_out_event", ignore_result=True)
@@ -39,6 +39,12 @@ def sweep() -> None:
 @shared_task(name="notifications.prune_deliveries", ignore_result=True)
 def prune_deliveries() -> None:
     sweeper.deliveries_prune()
+
+
+@shared_task(name="notifications.prune_subscriptions", ignore_result=True)
+def prune_subscriptions() -> None:
+    subscriptions.subscribers_prune_unconfirmed()
+    ratelimit.counters_prune()
 
 
 @shared_task(name="notifications.record_maintenance_reminders", ignore_result=True)

@@ -10,6 +10,8 @@ they connect and check every address then (notifications/endpoints.py).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
 from notifications import ratelimit, subscriptions, tokens
+from notifications.addresses import email_domain
 from notifications.forms import (
     ComponentsForm,
     SubscribeForm,
@@ -75,7 +78,7 @@ def subscribe(request: HtmxHttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST)
     by_address = ratelimit.hit(
         "subscribe-ip",
-        ratelimit.client_address(request),
+        ratelimit.client_key(request),
         limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_IP,
     )
     if not by_address.allowed:
@@ -97,6 +100,17 @@ def subscribe(request: HtmxHttpRequest) -> HttpResponse:
                 "We have already sent several emails to this address in the last hour. Please "
                 "look in your inbox (and spam folder), or try again in "
                 f"{by_email.retry_after_minutes} minutes."
+            )
+            return _render_subscribe(request, _subscribe_context(form, error=error), status=429)
+        by_domain = ratelimit.hit(
+            "subscribe-domain",
+            email_domain(email),
+            limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_DOMAIN,
+        )
+        if not by_domain.allowed:
+            error = (
+                "We have had too many subscription requests for addresses at this domain in the "
+                f"last hour. Please try again in {by_domain.retry_after_minutes} minutes."
             )
             return _render_subscribe(request, _subscribe_context(form, error=error), status=429)
         subscriptions.subscription_request(email=email, components=form.cleaned_data["components"])
@@ -224,7 +238,7 @@ def webhook_docs(request: HttpRequest) -> HttpResponse:
     form = WebhookSignupForm(request.POST)
     by_address = ratelimit.hit(
         "webhook-ip",
-        ratelimit.client_address(request),
+        ratelimit.client_key(request),
         limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_IP,
     )
     if not by_address.allowed:
@@ -245,6 +259,17 @@ def webhook_docs(request: HttpRequest) -> HttpResponse:
             error = (
                 "This URL has been signed up several times in the last hour. Please try again "
                 f"in {by_url.retry_after_minutes} minutes."
+            )
+            return _render_webhooks(request, form, status=429, error=error)
+        by_host = ratelimit.hit(
+            "webhook-host",
+            urlsplit(url).hostname or "",
+            limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_DOMAIN,
+        )
+        if not by_host.allowed:
+            error = (
+                "We have had too many sign-ups for URLs on this host in the last hour. Please "
+                f"try again in {by_host.retry_after_minutes} minutes."
             )
             return _render_webhooks(request, form, status=429, error=error)
         signup = subscriptions.webhook_signup(url=url, components=form.cleaned_data["components"])

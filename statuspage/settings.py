@@ -275,6 +275,15 @@ NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30, minimum=0
 NOTIFY_DELIVERY_RETENTION_DAYS = env_int(
     "NOTIFY_DELIVERY_RETENTION_DAYS", 90, minimum=1, maximum=3650
 )
+# Subscription abuse guards. Sign-ups allowed per hour for one recipient domain (email) or
+# host (webhook), a last fuse when many addresses or clients are used at once; and how often
+# unconfirmed subscribers past their confirmation window, and ended rate-limit windows, go.
+NOTIFY_SUBSCRIBE_LIMIT_PER_DOMAIN = env_int(
+    "NOTIFY_SUBSCRIBE_LIMIT_PER_DOMAIN", 200, minimum=1, maximum=1_000_000
+)
+NOTIFY_PRUNE_SUBSCRIPTIONS_SECONDS = env_int(
+    "NOTIFY_PRUNE_SUBSCRIPTIONS_SECONDS", 3600, minimum=60, maximum=7 * 86400
+)
 
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications")]
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}}
@@ -293,6 +302,13 @@ CELERY_BEAT_SCHEDULE |= {
     "notifications-prune-deliveries": {
         "task": "notifications.prune_deliveries",
         "schedule": 3600.0,
+    },
+}
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-prune-subscriptions": {
+        "task": "notifications.prune_subscriptions",
+        "schedule": float(NOTIFY_PRUNE_SUBSCRIPTIONS_SECONDS),
+        "options": {"expires": NOTIFY_PRUNE_SUBSCRIPTIONS_SECONDS},
     },
 }
 
