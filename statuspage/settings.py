@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "website.caching.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "statuspage.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -176,6 +177,29 @@ SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Redirect plain HTTP to HTTPS. The publisher renders pages at SITE_URL, so with an http://
+# SITE_URL every published page would be that redirect.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+if SECURE_SSL_REDIRECT and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("SECURE_SSL_REDIRECT needs a SITE_URL that starts with https://")
+# Monitors on the inner network reach the processes directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health(/live)?$", r"^metrics$"]
+# Seconds browsers must use HTTPS only (Strict-Transport-Security; 0 sends no header).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0, maximum=2 * 365 * 86400)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Content-Security-Policy of HTML answers (statuspage/csp.py; deploy/nginx/statuspage.conf
+# repeats the public one for the files it serves). Scripts, styles and connections are ours
+# only and nothing runs inline; images may also come over HTTPS, as staff text can show them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# The admin's widgets and the email preview set inline styles.
+CONTENT_SECURITY_POLICY_ADMIN = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
 
 # Email.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

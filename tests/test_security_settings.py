@@ -1,10 +1,26 @@
-"""Secrets and security settings: no start without a signing key, the quick start's own key."""
+"""Secrets and security settings: no start without a signing key, the quick start's own key,
+the production settings that pass Django's deploy check, and the Content-Security-Policy of
+every HTML answer, from Django, the published site and nginx."""
 
 import os
+import re
+import secrets
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from tests.factories import make_component, make_incident
+from tests.test_nginx_mirror import BROTLI_MODULE, NGINX, Site
+from tests.test_published_site import Counting, call
+from website.fastpath import PublishedSite
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -52,3 +68,203 @@ def test_the_quick_start_key_is_made_once_kept_private_and_reused(tmp_path):
     assert other.stdout.strip() != key
     started = manage("check", DEBUG="false", SECRET_KEY=key)
     assert started.returncode == 0, started.stderr
+
+
+def documented_production_settings() -> dict[str, str]:
+    """The variables of the README's "Running in production" block, placeholders filled in."""
+    readme = (PROJECT / "README.md").read_text()
+    section = readme.split("## Running in production", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    variables = {}
+    for line in block.splitlines():
+        name, _, value = line.partition("=")
+        variables[name] = re.sub(r"<[^>]*>", secrets.token_urlsafe(50), value)
+    return variables
+
+
+def test_the_documented_production_settings_pass_the_deploy_check():
+    production = documented_production_settings()
+    assert production["DEBUG"] == "false"
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_names_what_the_production_settings_leave_out():
+    production = documented_production_settings()
+    del production["SECURE_HSTS_SECONDS"], production["SECURE_SSL_REDIRECT"]
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        drop=("SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT"),
+        **production,
+    )
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr
+    assert "security.W008" in result.stderr
+
+
+def test_a_redirect_to_https_needs_an_https_site_url():
+    result = manage("check", SECURE_SSL_REDIRECT="true", SITE_URL="http://status.example.com")
+    assert result.returncode != 0
+    assert "SECURE_SSL_REDIRECT needs a SITE_URL that starts with https://" in result.stderr
+
+
+def test_hsts_seconds_have_a_range():
+    result = manage("check", SECURE_HSTS_SECONDS="-1")
+    assert result.returncode != 0
+    assert "SECURE_HSTS_SECONDS must be between 0 and 63072000" in result.stderr
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    parsed = {}
+    for directive in policy.split(";"):
+        name, *sources = directive.split()
+        parsed[name] = sources
+    return parsed
+
+
+def test_the_public_policy_allows_nothing_inline_nor_foreign_but_images():
+    policy = directives(settings.CONTENT_SECURITY_POLICY)
+    assert policy["default-src"] == ["'self'"]
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'"]
+    assert policy["connect-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["base-uri"] == ["'none'"]
+    assert policy["form-action"] == ["'self'"]
+    assert policy["object-src"] == ["'none'"]
+    admin = directives(settings.CONTENT_SECURITY_POLICY_ADMIN)
+    assert admin.pop("style-src") == ["'self'", "'unsafe-inline'"]
+    assert admin == {k: v for k, v in policy.items() if k != "style-src"}
+
+
+@pytest.fixture
+def story():
+    api = make_component("API")
+    make_incident("Elevated API errors", components={api: "major_outage"})
+    return api
+
+
+@pytest.mark.django_db
+def test_public_html_answers_carry_the_public_policy(client, story):
+    for path in ("/", "/history", f"/components/{story.public_id}", "/subscriptions/", "/nowhere"):
+        response = client.get(path)
+        assert response["Content-Type"].startswith("text/html"), path
+        assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY, path
+
+
+@pytest.mark.django_db
+def test_answers_that_are_not_html_carry_no_policy_of_ours(client, story):
+    assert "Content-Security-Policy" not in client.get("/api/v2/summary.json")
+    assert "Content-Security-Policy" not in client.get("/history.atom")
+    # The badge brings its own, stricter one.
+    badge = client.get("/badge.svg")["Content-Security-Policy"]
+    assert badge != settings.CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.django_db
+def test_the_admin_gets_the_admin_policy(client, admin_user):
+    assert (
+        client.get("/admin/login/")["Content-Security-Policy"]
+        == settings.CONTENT_SECURITY_POLICY_ADMIN
+    )
+    client.force_login(admin_user)
+    for path in ("/admin/", "/admin/incidents/incident/add/", "/admin/missing/"):
+        response = client.get(path, follow=True)
+        assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY_ADMIN, path
+
+
+class InlineCode(HTMLParser):
+    """Collects what a policy without 'unsafe-inline' would refuse to run or apply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name for name, _ in attrs}
+        if tag == "script" and "src" not in names:
+            self.found.append("<script> without src")
+        if tag == "style":
+            self.found.append("<style>")
+        if "style" in names:
+            self.found.append(f"style= on <{tag}>")
+        self.found += [f"{name}= on <{tag}>" for name in names if name.startswith("on")]
+        if tag == "a" and any((v or "").startswith("javascript:") for n, v in attrs if n == "href"):
+            self.found.append("javascript: link")
+
+
+def inline_code(html: str) -> list[str]:
+    parser = InlineCode()
+    parser.feed(html)
+    return parser.found
+
+
+def test_the_inline_code_finder_finds_inline_code():
+    page = '<p style="x" onclick="y"><script>z()</script><style>p{}</style></p>'
+    assert inline_code(page) == [
+        "style= on <p>",
+        "onclick= on <p>",
+        "<script> without src",
+        "<style>",
+    ]
+    assert inline_code('<script src="/static/a.js" defer></script>') == []
+
+
+@pytest.mark.django_db
+def test_public_pages_hold_no_inline_script_or_style(client, story):
+    for path in ("/", "/history", f"/components/{story.public_id}", "/subscriptions/", "/nowhere"):
+        assert inline_code(client.get(path).content.decode()) == [], path
+    assert inline_code(render_to_string("500.html")) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.published
+def test_published_pages_carry_the_policy(settings, story):
+    settings.PUBLISH_RELOAD_MS = 0
+    site = PublishedSite(Counting())
+    page = call(site, "/")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == settings.CONTENT_SECURITY_POLICY
+    history = call(site, "/history")
+    assert history.headers["content-security-policy"] == settings.CONTENT_SECURITY_POLICY
+
+
+@pytest.fixture(scope="module")
+def nginx_site(tmp_path_factory) -> Iterator[Site]:
+    if not os.path.exists(NGINX) or not BROTLI_MODULE.exists():
+        message = "nginx-light and libnginx-mod-http-brotli-static are not installed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    instance = Site(tmp_path_factory.mktemp("nginx-csp"))
+    try:
+        instance.prepare()
+        instance.start_gunicorn()
+        instance.start_nginx()
+        yield instance
+    finally:
+        instance.close()
+
+
+def test_nginx_sends_the_policy_once_with_the_files_it_serves_and_keeps_the_admins(nginx_site):
+    public = settings.CONTENT_SECURITY_POLICY
+    home = httpx.get(nginx_site.url("/"))
+    assert home.headers.get_list("content-security-policy") == [public]
+    assert httpx.get(nginx_site.url("/history")).headers.get_list("content-security-policy") == [
+        public
+    ]
+    login = httpx.get(nginx_site.url("/admin/login/"))
+    assert login.status_code == 200
+    assert login.headers.get_list("content-security-policy") == [
+        settings.CONTENT_SECURITY_POLICY_ADMIN
+    ]
+    summary = httpx.get(nginx_site.url("/api/v2/summary.json"))
+    assert summary.headers.get_list("content-security-policy") == []
+    nginx_site.stop_gunicorn()
+    down = httpx.get(nginx_site.url("/subscriptions/"))
+    assert down.status_code == 503
+    assert down.headers.get_list("content-security-policy") == [public]
