@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -389,3 +391,31 @@ CELERY_BEAT_SCHEDULE |= {
     }
     for queue in CELERY_TASK_QUEUES
 }
+
+# Staff login -----------------------------------------------------------------------------------
+# Where the admin is served, relative to the site's root ("staff/" serves it at /staff/).
+ADMIN_PATH = env_str("ADMIN_PATH", "admin/")
+if not re.fullmatch(r"([A-Za-z0-9_~-][A-Za-z0-9._~-]*/)+", ADMIN_PATH):
+    raise ImproperlyConfigured(
+        f"ADMIN_PATH must be one or more path segments each ending with /, like admin/ or "
+        f"ops/admin/, got {ADMIN_PATH!r}"
+    )
+# django-axes counts failed logins and refuses further tries, even with the right password,
+# from an address that failed LOGIN_FAILURE_LIMIT times (whatever the usernames) and for an
+# account from an address that failed it as often, until LOGIN_COOLOFF_MINUTES have passed.
+# An account alone is never locked: anyone could otherwise lock staff out by guessing.
+INSTALLED_APPS = [*INSTALLED_APPS, "axes"]
+# Last, as axes asks: it turns the lockout its backend raises into the refusal page.
+MIDDLEWARE = [*MIDDLEWARE, "axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=7 * 24 * 60)
+)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+# The client's address as the subscription limits read it (NOTIFY_TRUSTED_PROXY_HOPS).
+AXES_CLIENT_IP_CALLABLE = "notifications.ratelimit.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"

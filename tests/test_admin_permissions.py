@@ -299,6 +299,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "checker.check.resume": ("checker.change_check",),
     "checker.checktransition.delete_selected": ("checker.delete_checktransition",),
     "checker.hostbackoff.delete_selected": ("checker.delete_hostbackoff",),
+    "axes.accessattempt.delete_selected": ("axes.delete_accessattempt",),
+    "axes.accessattempt.cleanup_expired_attempts": ("axes.delete_accessattempt",),
+    "axes.accesslog.delete_selected": ("axes.delete_accesslog",),
+    "axes.accessfailurelog.delete_selected": ("axes.delete_accessfailurelog",),
 }
 
 
