@@ -31,6 +31,7 @@ import gzip
 import io
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -83,6 +84,8 @@ def run_child(name: str, runs: int) -> dict:
             VAR_DIR=directory,
             DJANGO_SETTINGS_MODULE="statuspage.settings",
             DEBUG="false",
+            # Production settings want a key; this throwaway one lives as long as the data.
+            SECRET_KEY=secrets.token_urlsafe(50),
             # No background publisher: it would render the site in this process while it is
             # being timed.
             PUBLISH_MODE="off",
@@ -91,10 +94,11 @@ def run_child(name: str, runs: int) -> dict:
             [sys.executable, __file__, "--child", name, "--runs", str(runs)],
             env=env,
             cwd=ROOT,
-            check=True,
             capture_output=True,
             text=True,
         )
+    if completed.returncode != 0:
+        sys.exit(f"benchmarking {name} failed:\n{completed.stderr}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
