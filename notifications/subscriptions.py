@@ -11,6 +11,7 @@ webhook URLs: only the endpoint learns, by receiving a challenge or not.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import json
 import logging
@@ -198,9 +199,12 @@ def new_challenge() -> str:
 def webhook_signup(*, url: str, components: Iterable[Component] = ()) -> WebhookSignup:
     """Someone signs up `url` on the public page.
 
-    A new URL, or one whose sign-up is pending, that left or was disabled, becomes a pending
-    subscriber with a fresh secret and a new challenge, which a worker sends after the commit.
-    An active URL stays exactly as it is, since whoever asked may not own it.
+    A new URL, or one that left or was disabled, becomes a pending subscriber with a fresh
+    secret and a new challenge, which a worker sends after the commit. A URL already pending
+    keeps its secret, challenge and components, since whoever asks again may not be whoever
+    asked first (its challenge is only sent again if it had run out of attempts); an active
+    URL stays exactly as it is. In both cases the page shows a random secret stored nowhere,
+    so it looks the same as for a new URL.
     """
     address = normalize_url(url)
     existing = list(
@@ -211,14 +215,19 @@ def webhook_signup(*, url: str, components: Iterable[Component] = ()) -> Webhook
     if any(subscriber.is_active for subscriber in existing):
         return WebhookSignup(url=address, secret=new_webhook_secret())
     subscriber = existing[0] if existing else None
+    if subscriber is not None and subscriber.challenge and subscriber.unsubscribed_at is None:
+        if subscriber.challenge_next_at is None:
+            subscriber.challenge_attempts = 0
+            subscriber.challenge_next_at = timezone.now()
+            subscriber.save(update_fields=["challenge_attempts", "challenge_next_at"])
+            dispatch.publish_after_commit("send_webhook_challenge", subscriber.pk)
+        return WebhookSignup(url=address, secret=new_webhook_secret())
     if subscriber is None:
         try:
             with transaction.atomic():
                 subscriber = Subscriber.objects.create(kind=SubscriberKind.WEBHOOK, url=address)
         except IntegrityError:  # the same URL signed up twice at the same moment
-            subscriber = Subscriber.objects.select_for_update().get(
-                kind=SubscriberKind.WEBHOOK, url=address, confirmed_at__isnull=True
-            )
+            return WebhookSignup(url=address, secret=new_webhook_secret())
     subscriber.secret = new_webhook_secret()
     subscriber.self_registered = True
     subscriber.confirmed_at = None
@@ -237,17 +246,25 @@ def webhook_signup(*, url: str, components: Iterable[Component] = ()) -> Webhook
     return WebhookSignup(url=address, secret=subscriber.secret)
 
 
-def challenge_answered(answer: bytes, challenge: str) -> bool:
-    """True when the answer's body is the challenge (surrounding whitespace ignored), or a JSON
-    object whose "challenge" is it."""
+def challenge_answer(*, challenge: str, secret: str) -> str:
+    """What an endpoint must answer: HMAC-SHA256 of the challenge keyed with its signing
+    secret, in hex. The request carries the challenge but not the secret, so an endpoint that
+    echoes whatever it gets cannot pass; only one that holds the secret shown at sign-up can."""
+    return hmac.new(secret.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+
+
+def challenge_answered(answer: bytes, *, challenge: str, secret: str) -> bool:
+    """True when the answer's body is the expected answer (surrounding whitespace ignored), or
+    a JSON object whose "answer" is it."""
     text = answer.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
         try:
-            echoed = json.loads(text).get("challenge")
+            given = json.loads(text).get("answer")
         except (ValueError, AttributeError):
             return False
-        text = echoed if isinstance(echoed, str) else ""
-    return hmac.compare_digest(text.encode(), challenge.encode())
+        text = given if isinstance(given, str) else ""
+    expected = challenge_answer(challenge=challenge, secret=secret)
+    return hmac.compare_digest(text.lower().encode(), expected.encode())
 
 
 def webhook_challenge_send(*, subscriber_id: int, now: dt.datetime | None = None) -> str:
@@ -289,10 +306,10 @@ def webhook_challenge_send(*, subscriber_id: int, now: dt.datetime | None = None
                 headers=headers,
                 public_only=subscriber.self_registered,
             )
-        if not challenge_answered(answer, subscriber.challenge):
+        if not challenge_answered(answer, challenge=subscriber.challenge, secret=subscriber.secret):
             excerpt = answer[:200].decode(errors="replace").strip()
             raise TransportError(
-                "The endpoint answered 2xx without echoing the challenge"
+                "The endpoint answered 2xx without the HMAC of the challenge"
                 + (f": {excerpt}" if excerpt else " (empty body).")
             )
     except TransportError as error:

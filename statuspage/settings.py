@@ -330,6 +330,13 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 3600.0,
     },
 }
+# Webhook challenges go to endpoints nobody has vouched for yet: a queue of their own, so slow
+# ones cannot hold up the workers that send notifications.
+CELERY_TASK_QUEUES = [*CELERY_TASK_QUEUES, Queue("challenges")]
+CELERY_TASK_ROUTES = {
+    "notifications.send_webhook_challenge": {"queue": "challenges"},
+    **CELERY_TASK_ROUTES,
+}
 CELERY_BEAT_SCHEDULE |= {
     "notifications-prune-subscriptions": {
         "task": "notifications.prune_subscriptions",

@@ -36,7 +36,7 @@ from website import publishing
 pytest_plugins = ["tests.notifications.plugin"]
 
 TOKEN = "a-long-enough-metrics-token"
-QUEUES = ("celery", "notifications", "checks")
+QUEUES = ("celery", "notifications", "challenges", "checks")
 
 
 def beat_everything(at: dt.datetime | None = None) -> None:

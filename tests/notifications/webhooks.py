@@ -40,8 +40,10 @@ class WebhookReceiver:
         self.received: list[Received] = []
         # Answers for the next requests, as (status, seconds to wait first); then 200 at once.
         self.answers: deque[tuple[int, float]] = deque()
-        # Answer a sign-up challenge with the challenge as the body ("text"), as JSON ("json"),
-        # or with a plain "ok" like any other message ("").
+        # Answer a sign-up challenge the way a real endpoint does, with the HMAC of the challenge
+        # keyed with `secret`, as the body ("text") or as JSON ("json"); echo the challenge back
+        # as it came ("echo", what a reflecting endpoint does); or say "ok" like to any other
+        # message ("").
         self.echo_challenges = ""
         self._lock = threading.Lock()
         receiver = self
@@ -81,9 +83,12 @@ class WebhookReceiver:
             challenge = None
         if not isinstance(challenge, str) or not self.echo_challenges:
             return b"ok"
+        if self.echo_challenges == "echo":
+            return body
+        answer = hmac.new(self.secret.encode(), challenge.encode(), hashlib.sha256).hexdigest()
         if self.echo_challenges == "json":
-            return json.dumps({"challenge": challenge}).encode()
-        return f"{challenge}\n".encode()
+            return json.dumps({"answer": answer}).encode()
+        return f"{answer}\n".encode()
 
     @property
     def url(self) -> str:
