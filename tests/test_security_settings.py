@@ -8,6 +8,7 @@ import secrets
 import stat
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,6 +17,8 @@ import httpx
 import pytest
 from django.conf import settings
 from django.template.loader import render_to_string
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.factories import make_component, make_incident
 from tests.test_nginx_mirror import BROTLI_MODULE, NGINX, Site
@@ -268,3 +271,38 @@ def test_nginx_sends_the_policy_once_with_the_files_it_serves_and_keeps_the_admi
     down = httpx.get(nginx_site.url("/subscriptions/"))
     assert down.status_code == 503
     assert down.headers.get_list("content-security-policy") == [public]
+
+
+LOCK = PROJECT / "requirements" / "lock.txt"
+
+
+def locked_versions() -> dict[str, tuple[str, int]]:
+    """Each package of the lock file: its pinned version and how many hashes it lists."""
+    locked: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in LOCK.read_text().splitlines():
+        pin = re.match(r"^([A-Za-z0-9._-]+)==(\S+)", line)
+        if pin:
+            name = canonicalize_name(pin.group(1))
+            locked[name] = (pin.group(2), 0)
+        elif line.strip().startswith("--hash=sha256:"):
+            version, hashes = locked[name]
+            locked[name] = (version, hashes + 1)
+    return locked
+
+
+def test_the_lock_pins_every_dependency_with_hashes_within_its_range():
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())
+    declared = [
+        *project["project"]["dependencies"],
+        *project["project"]["optional-dependencies"]["dev"],
+        *project["build-system"]["requires"],
+    ]
+    locked = locked_versions()
+    for line in declared:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{name} is not in requirements/lock.txt"
+        version, _ = locked[name]
+        assert requirement.specifier.contains(version, prereleases=True), (name, version)
+    assert all(hashes > 0 for _, hashes in locked.values())
