@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.test import Client
@@ -68,11 +68,13 @@ def _some_of_everything() -> None:
     )
     # What the login lockout records: a counted failure, a failed try, a login.
     request = {"user_agent": "Firefox", "ip_address": "192.0.2.10", "path_info": "/admin/login/"}
-    AccessAttempt.objects.create(
+    apps.get_model("axes", "AccessAttempt").objects.create(
         username="ada", get_data="", post_data="username=ada", failures_since_start=2, **request
     )
-    AccessFailureLog.objects.create(username="ada", locked_out=False, **request)
-    AccessLog.objects.create(username="ada", **request)
+    apps.get_model("axes", "AccessFailureLog").objects.create(
+        username="ada", locked_out=False, **request
+    )
+    apps.get_model("axes", "AccessLog").objects.create(username="ada", **request)
 
 
 def test_every_admin_page_renders(client: Client) -> None:
