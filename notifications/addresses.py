@@ -42,7 +42,7 @@ class EmailRefused(ValueError):
         self.message = message
 
 
-_INVALID = "Enter a valid email address, like name@example.com."
+INVALID_ADDRESS = "Enter a valid email address, like name@example.com."
 
 
 def _unquoted(local: str) -> str:
@@ -58,11 +58,11 @@ def _unquoted(local: str) -> str:
         elif char == "\\":
             escaped = True
         elif char == '"':
-            raise EmailRefused(_INVALID)
+            raise EmailRefused(INVALID_ADDRESS)
         else:
             chars.append(char)
     if escaped:
-        raise EmailRefused(_INVALID)
+        raise EmailRefused(INVALID_ADDRESS)
     return "".join(chars)
 
 
@@ -75,10 +75,10 @@ def _canonical_domain(domain: str) -> str:
     try:
         ascii_name = idna.encode(name, uts46=True).decode("ascii").lower()
     except (idna.IDNAError, UnicodeError):
-        raise EmailRefused(_INVALID) from None
+        raise EmailRefused(INVALID_ADDRESS) from None
     labels = ascii_name.split(".")
     if not all(_LABEL.match(label) for label in labels):
-        raise EmailRefused(_INVALID)
+        raise EmailRefused(INVALID_ADDRESS)
     if len(labels) < 2 or labels[-1].isdigit() or is_local_name(ascii_name):
         raise EmailRefused(
             f"{ascii_name} is not a domain on the public internet, so it cannot receive our emails."
@@ -90,10 +90,10 @@ def canonical_email(email: str) -> str:
     """The canonical spelling of `email`, or EmailRefused saying why we will not mail it."""
     text = email.strip()
     if not text or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text):
-        raise EmailRefused(_INVALID)
+        raise EmailRefused(INVALID_ADDRESS)
     raw_local, at, raw_domain = text.rpartition("@")
     if not at or not raw_local or not raw_domain:
-        raise EmailRefused(_INVALID)
+        raise EmailRefused(INVALID_ADDRESS)
     local = _unquoted(raw_local)
     if not _DOT_ATOM.match(local):
         raise EmailRefused(

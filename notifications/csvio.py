@@ -15,13 +15,12 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.addresses import INVALID_ADDRESS, EmailRefused, canonical_email
 from notifications.models import Subscriber, SubscriberKind
-from notifications.subscriptions import normalize_email, subscription_request
+from notifications.subscriptions import subscription_request
 from statuspage.models import Component
 
 EXPORT_COLUMNS = ["kind", "email", "url", "components", "state", "created_at", "confirmed_at"]
@@ -122,11 +121,15 @@ def _parse(text: str, report: ImportReport) -> list[_Row]:
         if not raw_email:
             report.errors.append(f"Line {line}: the email address is missing.")
             continue
-        email = normalize_email(raw_email)
+        # The same canonical spelling and the same refusals as the subscribe form.
         try:
-            validate_email(email)
-        except ValidationError:
-            report.errors.append(f'Line {line}: "{raw_email}" is not a valid email address.')
+            email = canonical_email(raw_email)
+        except EmailRefused as refusal:
+            report.errors.append(
+                f'Line {line}: "{raw_email}" is not a valid email address.'
+                if refusal.args[0] == INVALID_ADDRESS
+                else f'Line {line}: "{raw_email}": {refusal}'
+            )
             continue
         components: list[Component] = []
         for name in (row.get("components") or "").split(";"):

@@ -356,3 +356,16 @@ def test_it_lets_only_staff_who_may_change_deliveries_resend(client, django_user
     page = client.get("/admin/notifications/delivery/").content.decode()
     assert "ada@example.com" in page
     assert 'value="resend"' not in page
+
+
+def test_it_imports_nothing_when_an_address_cannot_get_public_mail(admin_client):
+    text = "email\ngood@example.com\nops@localhost\n"
+    page = import_csv(admin_client, text, confirmed=True).content.decode()
+    assert "Line 3: &quot;ops@localhost&quot;" in page
+    assert not Subscriber.objects.exists()
+
+
+def test_it_imports_one_spelling_of_a_mailbox_once(admin_client):
+    text = "email\nAda@EXAMPLE.org\nAda@example.org\n"
+    import_csv(admin_client, text, confirmed=True)
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["Ada@example.org"]
