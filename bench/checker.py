@@ -27,6 +27,7 @@ import datetime as dt
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -114,6 +115,8 @@ def setup_django(database_url: str, var_dir: Path) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["VAR_DIR"] = str(var_dir)
     os.environ["CELERY_BROKER_URL"] = REDIS_URL
+    # A key of the run's own: the settings refuse to start without one when DEBUG is off.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
     sys.path.insert(0, str(ROOT))
     import django

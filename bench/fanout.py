@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -245,6 +246,8 @@ def main() -> None:
     stats_file = workdir / "worker-stats.json"
     env = {
         "DJANGO_SETTINGS_MODULE": "statuspage.settings",
+        # A key of the run's own: the settings refuse to start without one when DEBUG is off.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": REDIS_URL,
         "CACHE_URL": "locmem://bench",
