@@ -294,6 +294,22 @@ def reader_paths(manifest: dict[str, Any]) -> list[str]:
     return paths
 
 
+def machine_busy_seconds() -> float:
+    """Core-seconds this machine has spent busy since boot (all processes, anyone's)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds of each named process tree, of this process, and of the whole machine."""
+    snapshot = {name: tree_cpu_seconds(pid)[0] for name, pid in pids.items()}
+    times = os.times()
+    snapshot["this script (SMTP sink, lag poller)"] = times.user + times.system
+    snapshot["machine"] = machine_busy_seconds()
+    return snapshot
+
+
 def access_log_stats(path: Path, since: float) -> dict[str, dict[str, Any]]:
     """Statuses and server-side times per kind of URL from gunicorn's access log."""
     kinds: dict[str, dict[str, Any]] = defaultdict(lambda: {"statuses": Counter(), "us": []})
@@ -343,7 +359,11 @@ def run(args: argparse.Namespace) -> None:
         database_url = f"{POSTGRES_SERVER}/{POSTGRES_NAME}"
         extra |= {"CACHE_URL": REDIS_CACHE, "CELERY_BROKER_URL": REDIS_BROKER}
         for url in (REDIS_CACHE, REDIS_BROKER):
-            subprocess.run(["redis-cli", "-n", url.rsplit("/", 1)[1], "FLUSHDB"], check=True)
+            subprocess.run(
+                ["redis-cli", "-n", url.rsplit("/", 1)[1], "FLUSHDB"],
+                check=True,
+                capture_output=True,
+            )
     try:
         site = build_site(folder, database_url=database_url, port=port, extra_env=extra)
         env = site.env
@@ -415,12 +435,20 @@ def run(args: argparse.Namespace) -> None:
         staff_reader.start()
         poller.thread.start()
         window_start = time.time()
-        cpu_before, _ = tree_cpu_seconds(server.pid)
+        tracked = {
+            "gunicorn (readers)": server.pid,
+            "Celery worker + beat": worker.pid,
+            "staff process": staff_process.pid,
+            "HTTP targets": targets.pid,
+        }
+        cpu_start = cpu_snapshot(tracked)
+        cpu_before = cpu_start["gunicorn (readers)"]
         readers = wrk(
             port, paths, seconds=args.seconds, connections=READERS,
             encoding=CHROMIUM_ENCODING, folder=folder,
         )  # fmt: skip
-        cpu_after, _ = tree_cpu_seconds(server.pid)
+        cpu_end = cpu_snapshot(tracked)
+        cpu_after = cpu_end["gunicorn (readers)"]
         readers.cpu_ms_per_request = (cpu_after - cpu_before) * 1000 / max(1, readers.requests)
         readers.load = load_average()
         window_end = time.time()
@@ -445,6 +473,7 @@ def run(args: argparse.Namespace) -> None:
             args, readers, access_log_stats(access, window_start), updates, poller,
             publications, facts, sent, window_end - window_start,
         )  # fmt: skip
+        print_cpu(cpu_start, cpu_end, window_end - window_start, os.cpu_count() or 1)
     finally:
         for process in reversed(processes):
             stop_process(process)
@@ -558,6 +587,18 @@ def print_report(
         f"notifications: {facts['events']} events, deliveries {deliveries}; "
         f"{sent:,} emails accepted by the sink from the window's start"
     )
+
+
+def print_cpu(start: dict[str, float], end: dict[str, float], seconds: float, cores: int) -> None:
+    """Where the machine's processor time went in the window, in cores."""
+    used = {name: (end[name] - start[name]) / seconds for name in start}
+    machine = used.pop("machine")
+    print(f"\nprocessor time in the window, in cores ({cores} on this machine):")
+    for name, value in used.items():
+        print(f"  {name:<46} {value:5.2f}")
+    rest = machine - sum(used.values())
+    print(f"  {'the rest (PostgreSQL, Redis, wrk, other users)':<46} {rest:5.2f}")
+    print(f"  {'the machine, busy':<46} {machine:5.2f}  (load average {load_average()})")
 
 
 def main() -> None:
