@@ -3,6 +3,7 @@ per-domain fuse, and the pruning of unconfirmed subscribers and ended windows.""
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 import time_machine
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 SUBSCRIBE = "/subscriptions/"
 
 
-def subscribe(client: Client, email: str, **extra: str):
+def subscribe(client: Client, email: str, **extra: Any) -> Any:
     return client.post(SUBSCRIBE, {"email": email}, **extra)
 
 
