@@ -179,3 +179,18 @@ def test_a_cached_answer_is_not_given_to_a_host_outside_allowed_hosts(client):
     assert client.get("/").status_code == 200
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
     assert client.get("/api/v2/summary.json", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_query_strings_a_page_does_not_read_neither_render_nor_store(client):
+    from django.core.cache import cache
+
+    make_component("API")
+    assert client.get("/").status_code == 200
+    # The tests' cache is a LocMemCache: its private dict holds one item per stored entry.
+    entries = cache._cache  # type: ignore[attr-defined]
+    stored = len(entries)
+    with CaptureQueriesContext(connection) as queries:
+        for n in range(20):
+            assert client.get(f"/?cb={n}&utm_source=x").status_code == 200
+    assert len(queries) == 0
+    assert len(entries) == stored
