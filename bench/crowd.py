@@ -370,7 +370,11 @@ def run(args: argparse.Namespace) -> None:
         python = sys.executable
 
         targets = subprocess.Popen(
-            [python, __file__, "targets"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+            [python, __file__, "targets"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            start_new_session=True,  # stop_process ends the process group
         )
         processes.append(targets)
         assert targets.stdout is not None
@@ -421,6 +425,7 @@ def run(args: argparse.Namespace) -> None:
             [python, __file__, "staff", "--incident", str(facts["incident"]),
              "--seconds", str(args.seconds)],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=staff_log, text=True,
+            start_new_session=True,
         )  # fmt: skip
         processes.append(staff_process)
         updates: list[Update] = []
