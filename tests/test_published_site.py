@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import shutil
 import socket
@@ -136,13 +137,37 @@ def test_a_change_publishes_every_public_url_and_the_fast_path_serves_it_alone(s
     assert django_app.paths == []
 
 
-def test_published_documents_are_what_the_views_answer(site, story, client):
+def test_published_documents_are_what_the_views_answer(site, story, client, settings):
     app, _ = site
     api, incident, maintenance = story
+    # Every document refreshed, page.updated_at included (see the next test).
+    settings.PUBLISH_INTERVAL_SECONDS = 0
+    publishing.publish(force=True)
     for url in public_urls(*story):
         if not url.startswith("/api/") and not url.endswith((".svg", ".atom", ".rss")):
             continue
         assert call(app, url).body == client.get(url).content, url
+
+
+def test_an_unchanged_incident_document_takes_a_new_page_stamp_once_an_interval(
+    site, story, client, settings
+):
+    app, _ = site
+    _api, incident, maintenance = story
+    url = f"/api/v2/incidents/{incident.public_id}.json"
+    maintenance_url = f"/api/v2/scheduled-maintenances/{maintenance.public_id}.json"
+    services.incident_post_update(incident=incident, status="identified", body="Found it.")
+    fresh = json.loads(call(app, url).body)
+    assert fresh["incident"]["incident_updates"][0]["body"] == "Found it."
+    assert fresh["page"] == client.get(url).json()["page"]
+    # A change elsewhere: the untouched maintenance keeps the stamp it was rendered with...
+    before = json.loads(call(app, maintenance_url).body)["page"]["updated_at"]
+    services.incident_post_update(incident=incident, status="monitoring", body="Watching.")
+    assert json.loads(call(app, maintenance_url).body)["page"]["updated_at"] == before
+    # ...until a publication interval has passed.
+    settings.PUBLISH_INTERVAL_SECONDS = 0
+    publishing.publish(force=True)
+    assert call(app, maintenance_url).body == client.get(maintenance_url).content
 
 
 def test_a_staff_update_is_published_before_the_write_returns_in_inline_mode(site, story):
@@ -408,3 +433,24 @@ def test_with_redis_stopped_every_public_url_still_answers(private_redis, settin
 @pytest.mark.parametrize("page", ["\u0663", "9" * 5000, "99999999999999999999", "-1", "0", "1.5"])
 def test_a_history_page_that_cannot_exist_is_404_not_an_error(client, page):
     assert client.get("/history", {"page": page}).status_code == 404
+
+
+def test_a_component_status_change_does_not_render_every_incident_page_again(story):
+    from statuspage.services import component_set_status
+
+    api, incident, _maintenance = story
+    before = publishing.current_manifest()
+    component_set_status(component=api, status="partial_outage")
+    after = publishing.current_manifest()
+    assert after.token != before.token
+    key = f"/incidents/{incident.public_id}"
+    assert os.path.samefile(
+        publishing.root() / before.token / before.artifacts[key][0],
+        publishing.root() / after.token / after.artifacts[key][0],
+    )
+    # A rename is something every incident page naming the component shows: all render again.
+    api.name = "Public API"
+    api.save()
+    renamed = publishing.current_manifest()
+    page = publishing.root() / renamed.token / renamed.artifacts[key][0]
+    assert "Public API" in page.read_text()

@@ -43,7 +43,6 @@ from django.core.cache import cache
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connections
-from django.db.models import Count, Max
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.template.loader import render_to_string
@@ -67,6 +66,7 @@ from website.conditional import etag_for
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+STATE = "state.json"
 CURRENT = "current"
 WANTED = "wanted"
 LOCK = ".lock"
@@ -191,11 +191,25 @@ def public_routes() -> Iterator[tuple[str, PublicSpec]]:
 
 
 def _global_fingerprint() -> str:
-    """What every page shows besides its own subject: the components and groups, the settings
-    that name the page, the code and the static assets."""
+    """What every page shows besides its own subject: the components and groups as an incident
+    page names them, the settings that name the page, the code and the static assets.
+
+    A component's status is not part of it (it changes all the time under a flapping check and
+    no incident page shows it), nor its updated_at, which that status moves.
+    """
     parts: list[object] = [_code_fingerprint()]
-    for model in (Component, ComponentGroup):
-        parts.append(model.objects.aggregate(n=Count("id"), latest=Max("updated_at")))
+    parts.append(
+        list(
+            Component.objects.order_by("id").values_list(
+                "id", "public_id", "name", "group_id", "position", "is_public"
+            )
+        )
+    )
+    parts.append(
+        list(
+            ComponentGroup.objects.order_by("id").values_list("id", "name", "position", "is_public")
+        )
+    )
     parts += [
         settings.STATUSPAGE_NAME,
         settings.SITE_URL,
@@ -254,6 +268,9 @@ class Manifest:
     def dump(self, folder: Path) -> None:
         payload = json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
         (folder / MANIFEST).write_bytes(payload)
+        # What the publishers' frequent "is it behind?" look reads, instead of every answer.
+        state = {"wanted": self.wanted, "date": self.date, "published_at": self.published_at}
+        (folder / STATE).write_text(json.dumps(state))
 
 
 def current_folder() -> Path | None:
@@ -317,13 +334,30 @@ def _write_marker(version: int) -> None:
     os.replace(temporary, folder / WANTED)
 
 
-def needs_publishing(manifest: Manifest | None = None, *, grace: float = 0.0) -> bool:
+@dataclasses.dataclass
+class _State:
+    wanted: int
+    date: str
+    published_at: float
+
+
+def _current_state() -> _State | None:
+    folder = current_folder()
+    if folder is None:
+        return None
+    try:
+        return _State(**json.loads((folder / STATE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def needs_publishing(manifest: Manifest | _State | None = None, *, grace: float = 0.0) -> bool:
     """Whether the publication is behind: a change it does not show, another day, or its age.
 
     With `grace`, only once it has been behind for that many seconds (the web processes' check,
     which leaves the work to a worker's publisher while one runs).
     """
-    manifest = manifest or current_manifest()
+    manifest = manifest or _current_state()
     if manifest is None:
         return True
     now = time.time()

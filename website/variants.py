@@ -5,8 +5,10 @@ re-renders only the incidents that changed."""
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db.models import Count, Max, QuerySet
 
 from incidents.models import Incident
@@ -37,9 +39,23 @@ def public_incident_pages() -> Iterator[Variant]:
     return _incident_variants(Incident.objects.public())
 
 
+# Per published folder: the page's `updated_at` that documents of unchanged incidents were last
+# rendered with, and when.
+_page_stamps: dict[str, tuple[str, float]] = {}
+
+
 def _documents(incidents: QuerySet[Incident]) -> Iterator[Variant]:
-    # A document also carries the page's `updated_at`, which any public change moves.
-    page = str(page_updated_at())
+    # A document also carries the page's `updated_at`, which any public change moves: the
+    # documents of incidents that did not change take the new one once a publication interval,
+    # not on every change (rewriting thousands of files each time), so it is never further
+    # behind than the published site's freshness promise. A changed incident's document is
+    # rendered at once, with the current one.
+    folder = str(settings.PUBLISH_ROOT)
+    now = time.monotonic()
+    stamp = _page_stamps.get(folder)
+    if stamp is None or now - stamp[1] >= settings.PUBLISH_INTERVAL_SECONDS:
+        stamp = _page_stamps[folder] = (str(page_updated_at()), now)
+    page = stamp[0]
     for variant in _incident_variants(incidents):
         yield Variant(kwargs=variant.kwargs, fingerprint=f"{variant.fingerprint}|{page}")
 
