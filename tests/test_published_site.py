@@ -439,9 +439,9 @@ def test_a_component_status_change_does_not_render_every_incident_page_again(sto
     from statuspage.services import component_set_status
 
     api, incident, _maintenance = story
-    before = publishing.current_manifest()
+    before = published()
     component_set_status(component=api, status="partial_outage")
-    after = publishing.current_manifest()
+    after = published()
     assert after.token != before.token
     key = f"/incidents/{incident.public_id}"
     assert os.path.samefile(
@@ -451,6 +451,6 @@ def test_a_component_status_change_does_not_render_every_incident_page_again(sto
     # A rename is something every incident page naming the component shows: all render again.
     api.name = "Public API"
     api.save()
-    renamed = publishing.current_manifest()
+    renamed = published()
     page = publishing.root() / renamed.token / renamed.artifacts[key][0]
     assert "Public API" in page.read_text()
