@@ -234,6 +234,23 @@ def test_a_hostile_page_parameter_stays_inside_the_mirror(site):
     assert "root:" not in page.text
 
 
+def test_with_the_database_gone_published_pages_answer_and_the_rest_say_503(site):
+    database = Path(site.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    kept = database.with_suffix(".kept")
+    database.rename(kept)
+    try:
+        database.write_bytes(b"this file is not a database " * 100)
+        assert httpx.get(site.url("/")).status_code == 200
+        assert httpx.get(site.url("/api/v2/summary.json")).status_code == 200
+        for path in ("/subscriptions/", "/incidents/not-published-yet"):
+            answer = httpx.get(f"http://127.0.0.1:{site.app_port}{path}")
+            assert answer.status_code == 503, path
+            assert answer.headers["retry-after"] == "30"
+    finally:
+        kept.replace(database)
+    assert httpx.get(f"http://127.0.0.1:{site.app_port}/subscriptions/").status_code == 200
+
+
 def test_with_gunicorn_stopped_every_public_url_still_answers(site):
     urls = _public_urls(site)
     before = {path: httpx.get(site.url(path)).content for path in urls}

@@ -454,3 +454,38 @@ def test_a_component_status_change_does_not_render_every_incident_page_again(sto
     renamed = published()
     page = publishing.root() / renamed.token / renamed.artifacts[key][0]
     assert "Public API" in page.read_text()
+
+
+def test_the_pages_static_files_are_served_from_the_publication(site, story, settings, tmp_path):
+    app, django_app = site
+    static_root = tmp_path / "collected"
+    (static_root / "css").mkdir(parents=True)
+    (static_root / "admin").mkdir()
+    css = b"body { color: black; }\n" * 100
+    (static_root / "css" / "site.0123456789ab.css").write_bytes(css)
+    (static_root / "css" / "site.0123456789ab.css.gz").write_bytes(gzip.compress(css))
+    (static_root / "css" / "site.css").write_bytes(css)
+    (static_root / "admin" / "base.css").write_bytes(b"admin")
+    settings.STATIC_ROOT = static_root
+    publishing.publish(force=True)
+
+    hashed = call(app, "/static/css/site.0123456789ab.css", accept_encoding="gzip")
+    assert hashed.status_code == 200
+    assert hashed.headers["content-encoding"] == "gzip"
+    assert hashed.text().encode() == css
+    assert hashed.headers["content-type"] == "text/css; charset=utf-8"
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+    plain = call(app, "/static/css/site.css")
+    assert plain.body == css
+    assert plain.headers["cache-control"] == "public, max-age=60"
+    again = call(app, "/static/css/site.css", if_none_match=plain.headers["etag"])
+    assert again.status_code == 304
+    assert django_app.paths == []
+    # Only the public pages' files are published, and nothing outside the folder is reachable.
+    for path in ("/static/admin/base.css", "/static/../manifest.json", "/static/css/site.css.gz"):
+        call(app, path)
+    assert django_app.paths == [
+        "/static/admin/base.css",
+        "/static/../manifest.json",
+        "/static/css/site.css.gz",
+    ]
