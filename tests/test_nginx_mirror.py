@@ -139,10 +139,16 @@ class Site:
         return f"http://127.0.0.1:{self.nginx_port}{path}"
 
     def close(self) -> None:
+        # SIGTERM, not SIGKILL: nginx's master then stops its workers, which would otherwise be
+        # left running (and holding the port) after the test.
         for process in (self.nginx, self.gunicorn):
             if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 @pytest.fixture(scope="module")
