@@ -90,9 +90,28 @@ def failure_cause(check: Check, state: CheckState) -> str:
     return f"{_subject(check)} failed: {error}"
 
 
+def _seconds_window(start: dt.datetime, end: dt.datetime) -> str:
+    """ "From 07:06:10 to 07:06:50 UTC", for a window the minutes alone cannot tell apart."""
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    day = "" if start.date() == dt.datetime.now(dt.UTC).date() else f" on {start:%b} {start.day}"
+    if start.date() != end.date():
+        first = f"{start:%b} {start.day}, {start:%H:%M:%S}"
+        return f"From {first} to {end:%b} {end.day}, {end:%H:%M:%S} UTC"
+    return f"From {start:%H:%M:%S} to {end:%H:%M:%S} UTC{day}"
+
+
 def resolution(*, start: dt.datetime, end: dt.datetime, causes: list[str]) -> str:
-    """ "From 04:44 to 04:47 UTC (3 minutes), checks of the API failed: …. They pass again." """
+    """ "From 04:44 to 04:47 UTC (3 minutes), checks of the API failed: …. They pass again."
+
+    An outage shorter than a minute says so ("less than a minute"), and when both ends fall in
+    the same minute the window gives the seconds, so it never reads "from 07:06 to 07:06".
+    """
     what = "; ".join(causes) or "checks failed"
+    lasted = (end - start).total_seconds()
+    same_minute = start.replace(second=0, microsecond=0) == end.replace(second=0, microsecond=0)
+    if lasted < 60 or same_minute:
+        length = "less than a minute" if lasted < 60 else duration(lasted)
+        return f"{_seconds_window(start, end)} ({length}), {what}. They pass again."
     # The duration of the minutes shown, so the sentence adds up.
     shown = end.replace(second=0, microsecond=0) - start.replace(second=0, microsecond=0)
     return f"{window(start, end)} ({duration(shown.total_seconds())}), {what}. They pass again."
