@@ -310,12 +310,27 @@ def test_it_lists_the_last_seven_days_newest_first(client, frozen):
 def test_it_groups_past_days_in_the_pages_time_zone(client, frozen, settings):
     settings.TIME_ZONE = "America/New_York"
     frozen.move_to(dt.datetime(2025, 6, 29, 2, 0, tzinfo=UTC))  # 22:00 on June 28 in New York
-    make_incident("Late evening outage")
+    outage = make_incident("Late evening outage")
+    services.incident_resolve(incident=outage, body="Fixed.")
 
     html = section(home(client), "past-incidents")
 
     june_28 = html[html.index('datetime="2025-06-28"') : html.index('datetime="2025-06-27"')]
     assert "Late evening outage" in june_28
+
+
+def test_an_open_incident_shows_once_in_active_incidents_not_again_under_its_day(client, frozen):
+    make_component("API")
+    frozen.move_to(dt.datetime(2025, 6, 30, 9, 0, tzinfo=UTC))
+    make_incident("Elevated error rates")
+    page = home(client)
+
+    assert "Elevated error rates" in section(page, "active-incidents")
+    past = section(page, "past-incidents")
+    assert "Elevated error rates" not in past
+    today = past[past.index('datetime="2025-06-30"') : past.index('datetime="2025-06-29"')]
+    assert "still open, above" in today
+    assert "No incidents reported." not in today
 
 
 def test_it_never_shows_drafts_anywhere(client):

@@ -99,6 +99,8 @@ class GroupEntry:
 class PastDay:
     date: dt.date
     incidents: list[IncidentSummary]
+    # Something that started this day is still open, shown above with the active ones.
+    ongoing: bool = False
 
 
 @dataclass
@@ -162,12 +164,17 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
         (s for s in listed if s.incident.status == MaintenanceStatus.SCHEDULED),
         key=lambda s: (s.incident.scheduled_for, s.incident.pk),
     )
-    past = [
+    # What is still open is shown once, in its own section above, not again under its day.
+    started = [
         s
         for s in listed
         if s.incident.status != MaintenanceStatus.SCHEDULED
         and past_since <= s.incident.started_at <= now
     ]
+    past = [s for s in started if not s.incident.is_open]
+    ongoing_days = {
+        timezone.localdate(s.incident.started_at) for s in started if s.incident.is_open
+    }
 
     status = page_status(components=components, unresolved_incidents=[s.incident for s in active])
     return {
@@ -176,7 +183,7 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
         "running_maintenances": running,
         "upcoming_maintenances": upcoming,
         "component_entries": entries,
-        "past_days": _past_days(past, today=today),
+        "past_days": _past_days(past, today=today, ongoing=ongoing_days),
         "uptime_days": UPTIME_DAYS,
     }
 
@@ -355,13 +362,15 @@ def _attach_bar_incidents(
                 incidents[index] = [link]
 
 
-def _past_days(summaries: Iterable[IncidentSummary], *, today: dt.date) -> list[PastDay]:
-    """The last days, newest first, each with the incidents that started on it."""
+def _past_days(
+    summaries: Iterable[IncidentSummary], *, today: dt.date, ongoing: set[dt.date]
+) -> list[PastDay]:
+    """The last days, newest first, each with the closed incidents that started on it."""
     by_day: dict[dt.date, list[IncidentSummary]] = defaultdict(list)
     for summary in summaries:
         by_day[timezone.localdate(summary.incident.started_at)].append(summary)
     return [
-        PastDay(date=day, incidents=by_day.get(day, []))
+        PastDay(date=day, incidents=by_day.get(day, []), ongoing=day in ongoing)
         for day in (today - dt.timedelta(days=n) for n in range(PAST_INCIDENT_DAYS))
     ]
 
