@@ -12,7 +12,8 @@ import markdown as md
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 
-_EXTENSIONS = ["extra", "sane_lists", "smarty"]
+# nl2br: a single line break typed by staff stays a line break, as Statuspage renders it.
+_EXTENSIONS = ["extra", "sane_lists", "smarty", "nl2br"]
 
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",

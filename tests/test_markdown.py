@@ -103,3 +103,9 @@ def test_no_template_uses_an_id_staff_text_could_take():
     assert len(templates) > 20
     offenders = [str(t.relative_to(root)) for t in templates if f'id="{ID_PREFIX}' in t.read_text()]
     assert offenders == []
+
+
+def test_a_single_line_break_stays_a_line_break():
+    html = str(render_markdown("We are rolling back.\nNext update in 30 minutes."))
+    assert html == "<p>We are rolling back.<br>\nNext update in 30 minutes.</p>"
+    assert str(render_markdown("One paragraph.\n\nAnother.")).count("<p>") == 2

@@ -30,7 +30,7 @@ FEED_LENGTH = 50
 
 # Rendered markdown is cached by the text's digest, so an edited text is simply a new key.
 # Bump the version when the markdown rendering changes.
-_MARKDOWN_CACHE_VERSION = "2"
+_MARKDOWN_CACHE_VERSION = "3"
 _MARKDOWN_CACHE_SECONDS = 24 * 3600
 
 
