@@ -180,9 +180,19 @@ def event_email(
     if update is None:
         update = _update_of(update_id, incident)
     components: list[Component] = incident.public_components  # type: ignore[attr-defined]  # the prefetch's to_attr
-    changes = list(getattr(update, "public_component_changes", [])) if update else []
     label = _subject_label(kind, incident, update)
     is_postmortem = kind == EventKind.POSTMORTEM_PUBLISHED
+    # What this update changed: a postmortem changes nothing (its update's changes were told
+    # when it was posted), and a component that stays as it was is no change.
+    changes = (
+        []
+        if is_postmortem or update is None
+        else [
+            change
+            for change in getattr(update, "public_component_changes", [])
+            if change.old_status != change.new_status
+        ]
+    )
     message_markdown = (
         incident.postmortem_body if is_postmortem else (update.body if update else "")
     )

@@ -382,3 +382,27 @@ def test_an_event_whose_email_cannot_be_built_fails_alone_and_the_batch_goes_on(
     assert Delivery.objects.get(event__incident=fine).status == DeliveryStatus.SENT
     assert not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
     assert Subscriber.objects.get(email="ada@example.com").is_active
+
+
+def test_resolve_and_postmortem_emails_list_only_real_changes(smtp_sink):
+    api = make_component("API")
+    docs = make_component("Docs")
+    make_subscriber("ada@example.com")
+    incident = make_incident("Login failures", components={api: "partial_outage"})
+    incident_services.incident_post_update(
+        incident=incident,
+        status="identified",
+        body="Found it.",
+        component_statuses={docs: "operational"},
+    )
+    incident_services.incident_resolve(incident=incident, body="Fixed.")
+    incident_services.incident_publish_postmortem(incident=incident, body="A bad deploy.")
+    deliver_everything()
+
+    identified, resolved, postmortem = (
+        m.get_body(("plain",)).get_content() for m in smtp_sink.messages_to("ada@example.com")[1:]
+    )
+    assert "Operational -> Operational" not in identified
+    assert "API: Partial outage -> Operational" in resolved
+    assert "Operational -> Operational" not in resolved
+    assert "Changed in this update" not in postmortem
