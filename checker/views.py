@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from checker.charts import DEFAULT_RANGE, RANGES, response_time_chart
-from checker.models import Check, CheckKind
+from checker.models import Check, CheckKind, CheckResult, CheckRollup
 from statuspage.models import Component
 
 # Kinds whose latency means something to a visitor (an upstream page's latency does not).
 CHARTED_KINDS = [CheckKind.HTTP, CheckKind.TCP, CheckKind.TLS]
+
+
+def components_with_response_times(component_ids: list[int]) -> list[int]:
+    """The components among these with an active charted check that has measured something,
+    so their page shows a chart only when it has something to draw."""
+    measured = Exists(CheckResult.objects.filter(owner=OuterRef("pk"))) | Exists(
+        CheckRollup.objects.filter(owner=OuterRef("pk"))
+    )
+    return list(
+        Check.objects.active()
+        .filter(component_id__in=component_ids, kind__in=CHARTED_KINDS)
+        .filter(measured)
+        .values_list("component_id", flat=True)
+        .distinct()
+    )
+
+
 CACHE_CONTROL = "public, max-age=300"
 
 

@@ -1,9 +1,13 @@
 """A component's public page: its status, uptime bar, response-time chart and incidents."""
 
-import pytest
+import datetime as dt
 
+import pytest
+from django.utils import timezone
+
+from checker.models import Level
 from incidents import services
-from tests.checker.factories import make_check
+from tests.checker.factories import feed, make_check
 from tests.factories import make_component, make_group, make_incident
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +16,8 @@ pytestmark = pytest.mark.django_db
 def test_it_shows_the_status_bar_chart_and_incidents(client):
     group = make_group("Data centers")
     us = make_component("US data center", group=group, description="Our main region.")
-    make_check(us)
+    check = make_check(us)
+    feed(check, Level.UP, timezone.now() - dt.timedelta(minutes=5))
     incident = make_incident("Packet loss", components={us: "partial_outage"})
     services.incident_resolve(incident=incident, body="Fixed.")
 
@@ -26,6 +31,15 @@ def test_it_shows_the_status_bar_chart_and_incidents(client):
     assert chart in html
     assert client.get(chart).status_code == 200
     assert "Packet loss" in html and incident.get_absolute_url() in html
+
+
+def test_the_chart_shows_only_when_a_check_has_measured_something(client):
+    plain = make_component("Docs")
+    assert "response-time.svg" not in client.get(f"/components/{plain.public_id}").content.decode()
+    check = make_check(plain)
+    assert "response-time.svg" not in client.get(f"/components/{plain.public_id}").content.decode()
+    feed(check, Level.UP, timezone.now() - dt.timedelta(minutes=1))
+    assert "response-time.svg" in client.get(f"/components/{plain.public_id}").content.decode()
 
 
 def test_the_home_page_links_each_component_to_its_page(client):

@@ -28,6 +28,7 @@ from incidents.models import (
 from statuspage.models import Component, ComponentGroup, ComponentStatus, UptimeDay
 from statuspage.rollup import worst_component_status
 from statuspage.uptime import UptimeBar, day_start, uptime_bars
+from website.extensions import components_with_response_times
 from website.serializers import page_status
 
 UPTIME_DAYS = 90
@@ -454,6 +455,7 @@ def component_page_context(
         "uptime": bars[component.pk],
         "recent_incidents": list(recent),
         "uptime_days": UPTIME_DAYS,
+        "has_response_times": component.pk in components_with_response_times([component.pk]),
     }
 
 
