@@ -276,6 +276,20 @@ def test_it_shows_upcoming_and_running_maintenance_with_their_window(client):
     assert "Database</li>" in html  # named, with no status before the window opens
 
 
+def test_a_running_maintenance_keeps_its_announcement_beside_its_newest_update(client):
+    running = make_maintenance("Network work", starts_in=dt.timedelta(minutes=-30))
+    services.maintenance_start(maintenance=running)
+    newest = running.updates.order_by("-display_at", "-id").first()
+    assert newest is not None and newest.body != "We will upgrade the primary database."
+
+    html = section(home(client), "maintenances")
+
+    assert "We will upgrade the primary database." in html
+    assert "Announced" in html
+    assert newest.body in html
+    assert html.index("We will upgrade the primary database.") < html.index(newest.body)
+
+
 def test_it_drops_completed_maintenance_from_the_maintenance_section(client):
     done = make_maintenance("Finished work", starts_in=dt.timedelta(hours=-2))
     services.maintenance_start(maintenance=done)

@@ -60,6 +60,8 @@ class IncidentSummary:
     incident: Incident
     latest_update: IncidentUpdate | None
     components: list[AffectedComponent] = field(default_factory=list)
+    # A running maintenance keeps its announcement (what will happen) beside its newest update.
+    announcement: IncidentUpdate | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,15 @@ def _latest_update_id() -> Subquery:
     return Subquery(
         IncidentUpdate.objects.filter(incident=OuterRef("pk"))
         .order_by("-display_at", "-id")
+        .values("pk")[:1]
+    )
+
+
+def _first_update_id() -> Subquery:
+    """The first update of the incident in the outer query: a maintenance's announcement."""
+    return Subquery(
+        IncidentUpdate.objects.filter(incident=OuterRef("pk"))
+        .order_by("display_at", "id")
         .values("pk")[:1]
     )
 
@@ -261,14 +272,15 @@ def _home_incidents(
         )
         .public()
         .defer("postmortem_body")
-        .annotate(latest_update_id=_latest_update_id())
+        .annotate(latest_update_id=_latest_update_id(), first_update_id=_first_update_id())
         .order_by("-started_at", "-id")
     )
     if not incidents:
         return []
-    updates = IncidentUpdate.objects.in_bulk(
-        [i.latest_update_id for i in incidents if i.latest_update_id is not None]  # type: ignore[attr-defined]  # annotated above
-    )
+    # The newest update of each, and the announcement of each running maintenance.
+    wanted = {i.latest_update_id for i in incidents}  # type: ignore[attr-defined]  # annotated above
+    wanted |= {i.first_update_id for i in incidents if i.is_maintenance and i.is_open}  # type: ignore[attr-defined]  # annotated above
+    updates = IncidentUpdate.objects.in_bulk([pk for pk in wanted if pk is not None])
     # Each incident's public components, in page order.
     affected: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     links = IncidentComponent.objects.filter(incident_id__in=[i.pk for i in incidents])
@@ -289,6 +301,13 @@ def _home_incidents(
                 incident=incident,
                 latest_update=updates.get(incident.latest_update_id),  # type: ignore[attr-defined]  # as above
                 components=components,
+                announcement=(
+                    updates.get(incident.first_update_id)  # type: ignore[attr-defined]  # as above
+                    if incident.is_maintenance
+                    and incident.is_open
+                    and incident.first_update_id != incident.latest_update_id  # type: ignore[attr-defined]  # as above
+                    else None
+                ),
             )
         )
     return summaries
