@@ -246,6 +246,19 @@ def _code_fingerprint() -> str:
 
 
 @dataclasses.dataclass
+class _State:
+    """What is often asked of a publication (is it behind? how old is it?), kept beside the
+    manifest in a file of a few bytes so that the answer costs no parse of every answer."""
+
+    token: str
+    wanted: int
+    date: str
+    published_at: float
+    duration: float
+    answers: int
+
+
+@dataclasses.dataclass
 class Manifest:
     token: str
     wanted: int
@@ -269,8 +282,15 @@ class Manifest:
         payload = json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
         (folder / MANIFEST).write_bytes(payload)
         # What the publishers' frequent "is it behind?" look reads, instead of every answer.
-        state = {"wanted": self.wanted, "date": self.date, "published_at": self.published_at}
-        (folder / STATE).write_text(json.dumps(state))
+        state = _State(
+            token=self.token,
+            wanted=self.wanted,
+            date=self.date,
+            published_at=self.published_at,
+            duration=self.duration,
+            answers=len(self.artifacts),
+        )
+        (folder / STATE).write_text(json.dumps(dataclasses.asdict(state)))
 
 
 def current_folder() -> Path | None:
@@ -293,16 +313,19 @@ def current_manifest() -> Manifest | None:
 
 
 def publication_status() -> dict[str, Any] | None:
-    """The live publication: its token, when it was published, how long it took, its age."""
-    manifest = current_manifest()
-    if manifest is None:
+    """The live publication: its token, when it was published, how long it took, its age.
+
+    Read from the small state file: /health and /metrics ask on every probe and scrape.
+    """
+    state = _current_state()
+    if state is None:
         return None
     return {
-        "token": manifest.token,
-        "published_at": manifest.published_at,
-        "duration_seconds": manifest.duration,
-        "age_seconds": max(0.0, time.time() - manifest.published_at),
-        "answers": len(manifest.artifacts),
+        "token": state.token,
+        "published_at": state.published_at,
+        "duration_seconds": state.duration,
+        "age_seconds": max(0.0, time.time() - state.published_at),
+        "answers": state.answers,
     }
 
 
@@ -334,13 +357,6 @@ def _write_marker(version: int) -> None:
     os.replace(temporary, folder / WANTED)
 
 
-@dataclasses.dataclass
-class _State:
-    wanted: int
-    date: str
-    published_at: float
-
-
 def _current_state() -> _State | None:
     folder = current_folder()
     if folder is None:
@@ -351,24 +367,24 @@ def _current_state() -> _State | None:
         return None
 
 
-def needs_publishing(manifest: Manifest | _State | None = None, *, grace: float = 0.0) -> bool:
+def needs_publishing(*, grace: float = 0.0) -> bool:
     """Whether the publication is behind: a change it does not show, another day, or its age.
 
     With `grace`, only once it has been behind for that many seconds (the web processes' check,
     which leaves the work to a worker's publisher while one runs).
     """
-    manifest = manifest or _current_state()
-    if manifest is None:
+    state = _current_state()
+    if state is None:
         return True
     now = time.time()
     wanted = wanted_version()
-    if wanted > manifest.wanted and now - wanted / 1e9 >= grace:
+    if wanted > state.wanted and now - wanted / 1e9 >= grace:
         return True
-    if manifest.date != timezone.localdate().isoformat():
+    if state.date != timezone.localdate().isoformat():
         midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
         if timezone.now().timestamp() - midnight.timestamp() >= grace:
             return True
-    return now - manifest.published_at >= settings.PUBLISH_INTERVAL_SECONDS + grace
+    return now - state.published_at >= settings.PUBLISH_INTERVAL_SECONDS + grace
 
 
 @contextmanager
