@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.serving import (  # noqa: E402 - the repository root is on the path from here
     CHROMIUM_ENCODING,
-    ROOT,
     LoadResult,
     Server,
     build_site,
@@ -45,8 +44,7 @@ from bench.serving import (  # noqa: E402 - the repository root is on the path f
     stop_process,
     wrk,
 )
-
-BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
+from tests.site_processes import BROTLI_MODULE, write_nginx_config  # noqa: E402 - as above
 
 
 class Nginx:
@@ -54,32 +52,13 @@ class Nginx:
 
     def __init__(self, folder: Path, site_env: dict[str, str], app_port: int) -> None:
         self.port = free_port()
-        shipped = (ROOT / "deploy/nginx/statuspage.conf").read_text()
-        (folder / "statuspage-proxy.conf").write_text(
-            (ROOT / "deploy/nginx/statuspage-proxy.conf").read_text()
-        )
-        server = (
-            shipped.replace("/srv/statuspage/var/public", site_env["PUBLISH_ROOT"])
-            .replace("/srv/statuspage/staticfiles", site_env["STATIC_ROOT"])
-            .replace("127.0.0.1:8000", f"127.0.0.1:{app_port}")
-            .replace("listen 80;", f"listen 127.0.0.1:{self.port} backlog=2048;")
-            .replace("/etc/nginx/statuspage-proxy.conf", str(folder / "statuspage-proxy.conf"))
-        )
-        (folder / "statuspage.conf").write_text(server)
-        user = "user root;\n" if os.getuid() == 0 else ""
-        (folder / "nginx.conf").write_text(
-            f"{user}worker_processes 2;\n"
-            f"load_module {BROTLI_MODULE};\n"
-            f"error_log {folder / 'nginx-error.log'} warn;\n"
-            f"pid {folder / 'nginx.pid'};\n"
-            "events { worker_connections 4096; }\n"
-            "http {\n"
-            "  include /etc/nginx/mime.types;\n"
-            "  default_type application/octet-stream;\n"
-            "  access_log off;\n"
-            "  keepalive_timeout 30;\n"
-            f"  include {folder / 'statuspage.conf'};\n"
-            "}\n"
+        write_nginx_config(
+            folder,
+            publish_root=site_env["PUBLISH_ROOT"],
+            static_root=site_env["STATIC_ROOT"],
+            app_port=app_port,
+            port=self.port,
+            workers=2,
         )
         self.process = subprocess.Popen(
             ["nginx", "-p", f"{folder}/", "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ from django.test import Client
 
 from incidents import services
 from tests.factories import make_component, make_incident, make_maintenance
+from tests.site_processes import free_port, require, wait_for
 from website import publishing
 from website.fastpath import PublishedSite
 
@@ -375,34 +375,19 @@ def test_a_publish_that_fails_keeps_the_previous_publication(story, django_db_bl
 # A real Redis, started by the test, stopped under the site
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     server = shutil.which("redis-server")
-    if server is None:
-        message = "redis-server is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    port = _free_port()
+    require(server is not None, "redis-server is not installed")
+    assert server is not None
+    port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_for(port, timeout=10)
     yield f"redis://127.0.0.1:{port}/0", process
     process.kill()
     process.wait()

@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.factories import make_component, make_incident
-from tests.test_nginx_mirror import BROTLI_MODULE, NGINX, Site
+from tests.site_processes import Site, running_site
 from tests.test_published_site import Counting, call
 from website.fastpath import PublishedSite
 
@@ -240,19 +240,8 @@ def test_published_pages_carry_the_policy(settings, story):
 
 @pytest.fixture(scope="module")
 def nginx_site(tmp_path_factory) -> Iterator[Site]:
-    if not os.path.exists(NGINX) or not BROTLI_MODULE.exists():
-        message = "nginx-light and libnginx-mod-http-brotli-static are not installed"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    instance = Site(tmp_path_factory.mktemp("nginx-csp"))
-    try:
-        instance.prepare()
-        instance.start_gunicorn()
-        instance.start_nginx()
+    with running_site(tmp_path_factory.mktemp("nginx-csp")) as instance:
         yield instance
-    finally:
-        instance.close()
 
 
 def test_nginx_sends_the_policy_once_with_the_files_it_serves_and_keeps_the_admins(nginx_site):
