@@ -21,6 +21,17 @@ def new_webhook_secret() -> str:
 class SubscriberKind(models.TextChoices):
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+    CHAT = "chat", "Chat channel"
+
+
+class ChatService(models.TextChoices):
+    """The chat services whose incoming webhooks a chat subscriber posts to."""
+
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+    DISCORD = "discord", "Discord"
+    MATTERMOST = "mattermost", "Mattermost"
+    GOOGLE_CHAT = "google_chat", "Google Chat"
 
 
 class Notice(models.TextChoices):
@@ -66,6 +77,12 @@ class Subscriber(models.Model):
     )
     url = models.URLField(
         "webhook URL", max_length=500, blank=True, help_text="Webhook subscribers: where we POST."
+    )
+    chat_service = models.CharField(
+        max_length=16,
+        choices=ChatService.choices,
+        blank=True,
+        help_text="Chat channels: the service whose incoming webhook the URL is.",
     )
     secret = models.CharField(
         max_length=64,
@@ -118,8 +135,18 @@ class Subscriber(models.Model):
                 name="subscriber_kind_valid",
             ),
             models.CheckConstraint(
-                condition=Q(kind="email", url="") & ~Q(email="") | Q(kind="webhook") & ~Q(url=""),
+                condition=Q(kind="email", url="") & ~Q(email="")
+                | Q(kind__in=["webhook", "chat"]) & ~Q(url=""),
                 name="subscriber_has_address",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="chat") & Q(chat_service__in=[v for v, _ in ChatService.choices])
+                | ~Q(kind="chat") & Q(chat_service=""),
+                name="subscriber_chat_service_iff_chat",
+            ),
+            # One row per chat webhook, as per email address: asking again reuses it.
+            models.UniqueConstraint(
+                fields=["url"], condition=Q(kind="chat"), name="subscriber_chat_url_unique"
             ),
             models.UniqueConstraint(
                 Lower("email"), condition=Q(kind="email"), name="subscriber_email_unique"
