@@ -108,6 +108,15 @@ class Incident(StaffTextModel):
     )
     postmortem_body = models.TextField(blank=True)
     postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    postmortem_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the postmortem's text was last saved."
+    )
+    # Set through the Manage API: the impact a tool chose (empty: none chosen), and a free JSON
+    # object kept for the tool (an alerting tool keeps its alert's id there).
+    impact_override = models.CharField(
+        max_length=16, choices=Impact.choices, blank=True, default=""
+    )
+    metadata = models.JSONField(default=dict, blank=True)
     components: models.ManyToManyField[Component, IncidentComponent] = models.ManyToManyField(
         Component, through="IncidentComponent", related_name="incidents", blank=True
     )
@@ -168,6 +177,10 @@ class Incident(StaffTextModel):
             models.CheckConstraint(
                 condition=Q(postmortem_published_at__isnull=True) | ~Q(postmortem_body=""),
                 name="incident_published_postmortem_has_body",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact_override__in=["", *[v for v, _ in Impact.choices]]),
+                name="incident_impact_override_valid",
             ),
         ]
 
