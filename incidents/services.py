@@ -404,13 +404,28 @@ def incident_publish(*, incident: Incident, deliver_notifications: bool = True) 
 
 
 @transaction.atomic
-def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -> Incident:
-    """Rename an incident or maintenance, or change an incident's impact (no announcement)."""
+def incident_edit(
+    *,
+    incident: Incident,
+    name: str | None = None,
+    impact: str | None = None,
+    impact_override: str | None = None,
+    metadata: dict[str, object] | None = None,
+) -> Incident:
+    """Rename an incident or maintenance, or change an incident's impact (no announcement).
+
+    `None` keeps a field. `impact_override` is the impact a tool chose through the API (empty
+    clears the choice); choosing one sets the impact too. `metadata` replaces the tool's JSON.
+    """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if not name.strip():
-        raise ValidationError("An incident needs a name.")
-    fields = ["name", "updated_at"]
-    incident.name = clean_one_line(name.strip())
+    fields = ["updated_at"]
+    if name is not None:
+        if not name.strip():
+            raise ValidationError("An incident needs a name.")
+        incident.name = clean_one_line(name.strip())
+        fields.append("name")
+    if impact_override:
+        impact = impact_override
     if impact is not None:
         allowed = (
             [Impact.MAINTENANCE, Impact.NONE] if incident.is_maintenance else _INCIDENT_IMPACTS
@@ -419,6 +434,14 @@ def incident_edit(*, incident: Incident, name: str, impact: str | None = None) -
             raise ValidationError(f"{impact!r} is not an impact this {incident.kind} can have.")
         incident.impact = impact
         fields.append("impact")
+    if impact_override is not None:
+        incident.impact_override = impact_override
+        fields.append("impact_override")
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise ValidationError("Metadata must be a JSON object.")
+        incident.metadata = metadata
+        fields.append("metadata")
     incident.updated_at = timezone.now()
     incident.save(update_fields=fields)
     return incident
@@ -498,8 +521,8 @@ def incident_save_postmortem(*, incident: Incident, body: str) -> Incident:
     if incident.postmortem_published_at and not body.strip():
         raise ValidationError("A published postmortem cannot be emptied.")
     incident.postmortem_body = body
-    incident.updated_at = timezone.now()
-    incident.save(update_fields=["postmortem_body", "updated_at"])
+    incident.updated_at = incident.postmortem_updated_at = timezone.now()
+    incident.save(update_fields=["postmortem_body", "postmortem_updated_at", "updated_at"])
     return incident
 
 
@@ -802,3 +825,85 @@ def maintenance_record_reminders(*, lead_time: dt.timedelta, now: dt.datetime | 
         record_event(kind=EventKind.MAINTENANCE_REMINDER, incident=maintenance)
         count += 1
     return count
+
+
+@transaction.atomic
+def incident_unpublish_postmortem(*, incident: Incident) -> Incident:
+    """Take a published postmortem off the page: the incident is resolved again and the text
+    stays, unpublished, for staff to edit (Statuspage's "revert")."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.postmortem_published_at is None:
+        raise ValidationError("The postmortem is not published.")
+    incident.status = IncidentStatus.RESOLVED
+    incident.postmortem_published_at = None
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=["status", "postmortem_published_at", "updated_at"])
+    return incident
+
+
+@transaction.atomic
+def incident_delete_postmortem(*, incident: Incident) -> Incident:
+    """Throw a postmortem away, unpublishing it first if it was published."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.postmortem_published_at is not None:
+        incident = incident_unpublish_postmortem(incident=incident)
+    now = timezone.now()
+    incident.postmortem_body = ""
+    incident.updated_at = incident.postmortem_updated_at = now
+    incident.save(update_fields=["postmortem_body", "postmortem_updated_at", "updated_at"])
+    return incident
+
+
+@transaction.atomic
+def incident_update_edit(
+    *,
+    update: IncidentUpdate,
+    body: str | None = None,
+    display_at: dt.datetime | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    """Correct a posted update's message, time or notification flag (nobody is told again).
+
+    `None` keeps a field."""
+    update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+    fields = ["updated_at"]
+    if body is not None:
+        body = clean_message(body)
+        if not body.strip():
+            raise ValidationError("An update needs a message.")
+        update.body = body
+        fields.append("body")
+    if display_at is not None:
+        update.display_at = display_at
+        fields.append("display_at")
+    if deliver_notifications is not None:
+        update.deliver_notifications = deliver_notifications
+        fields.append("deliver_notifications")
+    now = timezone.now()
+    update.updated_at = now
+    update.save(update_fields=fields)
+    Incident.objects.filter(pk=update.incident_id).update(updated_at=now)
+    public_changed()
+    return update
+
+
+@transaction.atomic
+def component_change_status(
+    *,
+    component: Component,
+    status: str,
+    note: str = "",
+    deliver_notifications: bool = True,
+) -> ComponentStatusChange | None:
+    """Set a component's status by hand (staff, or a tool through the API), outside any incident.
+
+    The change lands in the history and uptime like any other, and the component's subscribers
+    hear of it when `deliver_notifications`. Returns the change, or None if it had that status.
+    """
+    _check_component_statuses({component: status})
+    change = component_set_status(
+        component=component, status=status, reason=ChangeReason.MANUAL, note=note
+    )
+    if change is not None and deliver_notifications:
+        record_event(kind=EventKind.COMPONENT_STATUS_CHANGED, status_change=change)
+    return change
