@@ -25,6 +25,7 @@ class CheckKind(models.TextChoices):
     TCP = "tcp", "TCP connect"
     TLS = "tls", "TLS certificate expiry"
     UPSTREAM = "upstream", "Upstream status page"
+    ALERT = "alert", "Alert rule (Alertmanager, Grafana)"
 
 
 class HttpMethod(models.TextChoices):
@@ -205,6 +206,17 @@ class Check(models.Model):
         max_length=16, choices=IncidentMode.choices, default=IncidentMode.PUBLISH
     )
 
+    # Alert rules: the rule whose matching alerts this check follows (one check per component
+    # the rule maps); the rule keeps it in step, staff never edit it.
+    alert_rule = models.ForeignKey(
+        "AlertRule",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="checks",
+    )
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -259,8 +271,18 @@ class Check(models.Model):
                     & Q(port__gte=1)
                     & Q(port__lte=65535)
                     | Q(kind=CheckKind.UPSTREAM) & ~Q(upstream_url="") & ~Q(upstream_component="")
+                    | Q(kind=CheckKind.ALERT) & Q(alert_rule__isnull=False)
                 ),
                 name="check_has_a_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(alert_rule__isnull=True) | Q(kind=CheckKind.ALERT),
+                name="check_alert_rule_only_for_alerts",
+            ),
+            models.UniqueConstraint(
+                fields=["alert_rule", "component"],
+                condition=Q(alert_rule__isnull=False),
+                name="check_one_per_alert_rule_and_component",
             ),
         ]
 
@@ -278,6 +300,8 @@ class Check(models.Model):
             return self.url
         if self.kind == CheckKind.UPSTREAM:
             return f"{self.upstream_component} on {self.upstream_url}"
+        if self.kind == CheckKind.ALERT:
+            return f"alerts matching {self.alert_rule}"
         return f"{self.host}:{self.port}"
 
     @property
@@ -310,6 +334,8 @@ class Check(models.Model):
                 add("upstream_url", "Enter the page's http:// or https:// address.")
             if not self.upstream_component.strip():
                 add("upstream_component", "Name the component to follow (its id or exact name).")
+        elif self.kind == CheckKind.ALERT and self.alert_rule_id is None:
+            add("kind", "Alert checks come from alert rules: add a rule under Alert rules.")
         if (
             self.timeout_seconds is not None
             and self.interval_seconds is not None
@@ -543,3 +569,110 @@ class AutomatedIncident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident} (opened by the checker)"
+
+
+class AlertIntegration(models.Model):
+    """An alerting system (Alertmanager, Grafana) allowed to post its alerts here.
+
+    It proves itself with a token given once when the integration is made; only the token's
+    SHA-256 is kept, found by its public prefix and compared in constant time.
+    """
+
+    name = models.CharField(max_length=200, help_text="E.g. “Production Alertmanager”.")
+    token_prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(
+        "active", default=True, help_text="An inactive integration's posts are refused."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_received_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(token_prefix="") & ~Q(token_hash=""),
+                name="alertintegration_has_a_token",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertRule(models.Model):
+    """Which alerts of an integration (by label matchers) set which components to what status."""
+
+    integration = models.ForeignKey(
+        AlertIntegration, on_delete=models.CASCADE, related_name="rules"
+    )
+    name = models.CharField(max_length=200, help_text="For staff, e.g. “API errors”.")
+    matchers = models.TextField(
+        blank=True,
+        help_text="One per line, as in Alertmanager: service=api, severity!=info, "
+        "env=~prod|staging, team!~db.*. An alert matches when every line does; "
+        "no lines match every alert of the integration.",
+    )
+    components = models.ManyToManyField(Component, related_name="+")
+    outage_status = models.CharField(
+        "status while firing",
+        max_length=32,
+        choices=OutageStatus.choices,
+        default=OutageStatus.MAJOR_OUTAGE,
+        help_text="The components' status while a matching alert fires "
+        "(several firing: the worst wins).",
+    )
+    incident_mode = models.CharField(
+        max_length=16, choices=IncidentMode.choices, default=IncidentMode.PUBLISH
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["integration", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outage_status__in=[v for v, _ in OutageStatus.choices]),
+                name="alertrule_outage_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(incident_mode__in=[v for v, _ in IncidentMode.choices]),
+                name="alertrule_incident_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertStatus(models.TextChoices):
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"
+
+
+class ReceivedAlert(models.Model):
+    """One alert as its integration last told of it, known by the sender's fingerprint."""
+
+    integration = models.ForeignKey(
+        AlertIntegration, on_delete=models.CASCADE, related_name="alerts"
+    )
+    fingerprint = models.CharField(max_length=128)
+    status = models.CharField(max_length=8, choices=AlertStatus.choices)
+    labels = models.JSONField(default=dict)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "fingerprint"], name="receivedalert_one_per_fingerprint"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[v for v, _ in AlertStatus.choices]),
+                name="receivedalert_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labels.get('alertname') or self.fingerprint}: {self.status}"
