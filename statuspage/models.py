@@ -1,9 +1,12 @@
-"""Component groups, components, their status history and the daily uptime rollup."""
+"""Component groups, components, their status history, the daily uptime rollup and the page's
+settings (branding)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -221,3 +224,137 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}".strip()
+
+
+# Branding: the one row of page settings
+
+
+HEX_COLOUR = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", "Type a colour as # and six hexadecimal digits, e.g. #1d5fc4."
+)
+LOGO_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "webp", "svg", "ico")
+
+
+def _logo_path(instance: models.Model, filename: str) -> str:
+    """A new name for every upload, so a logo's address never serves two different files."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    return f"branding/{new_public_id()}.{extension}"
+
+
+def colour_field(verbose_name: str, help_text: str) -> models.CharField:
+    return models.CharField(
+        verbose_name, max_length=7, blank=True, validators=[HEX_COLOUR], help_text=help_text
+    )
+
+
+def logo_field(verbose_name: str, help_text: str) -> models.FileField:
+    return models.FileField(
+        verbose_name,
+        upload_to=_logo_path,
+        blank=True,
+        max_length=200,
+        validators=[FileExtensionValidator(list(LOGO_EXTENSIONS))],
+        help_text=help_text,
+    )
+
+
+class PageSettings(StaffTextModel):
+    """How the page presents itself: one row, edited in the admin, read through
+    `statuspage.branding.current_page()`.
+
+    Field names are those of the `page` object of Statuspage's Manage API, so the write API can
+    serve the row as it is. An empty name falls back to the STATUSPAGE_NAME setting, an empty
+    colour to the built-in theme.
+    """
+
+    one_line_fields = ("name", "headline")
+    message_fields = ("page_description", "notifications_email_footer")
+
+    name = models.CharField(
+        max_length=200, blank=True, help_text="Empty: the STATUSPAGE_NAME setting."
+    )
+    url = models.URLField(
+        "company website", blank=True, help_text="The logo links here (empty: the status page)."
+    )
+    headline = models.CharField(
+        max_length=200, blank=True, help_text="One line shown at the top of the home page."
+    )
+    page_description = models.TextField(
+        "about", blank=True, help_text="A few sentences about the page (Markdown)."
+    )
+    support_url = models.URLField(
+        "support link", blank=True, help_text="Where visitors ask for help; shown in the header."
+    )
+    hidden_from_search = models.BooleanField(
+        default=False, help_text="Ask search engines not to index the page."
+    )
+    allow_page_subscribers = models.BooleanField(
+        "offer subscriptions", default=True, help_text="Visitors may subscribe to the page."
+    )
+    allow_incident_subscribers = models.BooleanField(
+        "offer subscriptions to one incident", default=True
+    )
+    allow_email_subscribers = models.BooleanField("offer email", default=True)
+    allow_webhook_subscribers = models.BooleanField("offer webhooks", default=True)
+    allow_rss_atom_feeds = models.BooleanField("offer Atom and RSS feeds", default=True)
+    notifications_from_email = models.EmailField(
+        blank=True, help_text="Empty: the DEFAULT_FROM_EMAIL setting."
+    )
+    notifications_email_footer = models.TextField(blank=True)
+
+    css_body_background_color = colour_field("background", "The page's background.")
+    css_font_color = colour_field("text", "Body text.")
+    css_light_font_color = colour_field("secondary text", "Dates, captions, hints.")
+    css_link_color = colour_field("links and accent", "Links, buttons and focus rings.")
+    css_border_color = colour_field("borders", "Card and table borders.")
+    css_greens = colour_field("operational", "Operational status and its uptime bars.")
+    css_yellows = colour_field("degraded performance", "Degraded status and its bars.")
+    css_oranges = colour_field("partial outage", "Partial outage status and its bars.")
+    css_reds = colour_field("major outage", "Major outage status and its bars.")
+    css_blues = colour_field("maintenance", "Maintenance status and its bars.")
+    css_graph_color = colour_field("graphs", "Response-time charts.")
+    css_no_data = colour_field("no data", "Days before a component existed.")
+
+    transactional_logo = logo_field(
+        "logo", "Shown in the header on light backgrounds and in emails (PNG, SVG, ...)."
+    )
+    transactional_logo_dark = logo_field(
+        "logo for dark backgrounds", "Shown in the header in dark mode (empty: the logo)."
+    )
+    email_logo = logo_field("email logo", "Empty: the logo.")
+    favicon_logo = logo_field("favicon", "The browser tab's icon (empty: the built-in one).")
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "page settings"
+        verbose_name_plural = "page settings"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="pagesettings_one_row")]
+
+    def __str__(self) -> str:
+        return "Page settings"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+
+class FooterLink(StaffTextModel):
+    """A link in the public pages' footer, in `position` order."""
+
+    one_line_fields = ("label",)
+
+    page = models.ForeignKey(PageSettings, on_delete=models.CASCADE, related_name="footer_links")
+    label = models.CharField(max_length=100)
+    url = models.URLField("address")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(label=""), name="footerlink_label_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label

@@ -171,6 +171,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", False)
+# Files staff upload (the page's logos); the public site serves them under /branding/.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
 # Security headers for production; harmless behind a TLS-terminating proxy.
 SECURE_CONTENT_TYPE_NOSNIFF = True
