@@ -20,6 +20,11 @@ For each component, after its checks have been recorded:
 5. If staff resolve an incident the checker opened while the check still fails, the checker
    does not reopen it until the check has recovered and failed again.
 6. A component whose checks are all paused or deleted is left as it is, incident included.
+7. Flap damping: a confirmed failure changes nothing (no incident, no status) until it has lasted
+   CHECKER_MIN_OUTAGE_SECONDS from its first failed probe (an upstream page's status is mirrored
+   at once: its provider decided it), and a failure that comes back within
+   CHECKER_REOPEN_SECONDS of the checker resolving its incident reopens that incident (an update
+   back to investigating) instead of opening another one.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,12 +43,13 @@ from checker.db import lock_rows
 from checker.models import (
     AutomatedIncident,
     Check,
+    CheckKind,
     CheckState,
     CheckStateName,
     CheckTransition,
     IncidentMode,
 )
-from incidents.models import Impact, Incident, IncidentComponent
+from incidents.models import Impact, Incident, IncidentComponent, IncidentStatus
 from incidents.services import incident_open, incident_post_update, incident_resolve
 from statuspage.models import ChangeReason, Component, ComponentStatus, ComponentStatusChange
 from statuspage.rollup import COMPONENT_STATUS_RANK, worst_component_status
@@ -266,13 +273,18 @@ def _act_alone(
             )
             return "restored"
         return "ok"
-    started = min(s.problem_since or s.state_since or timezone.now() for _, s in failing)
+    now = timezone.now()
+    started = min(s.problem_since or s.state_since or now for _, s in failing)
     if (
         last_ours is not None
         and not last_ours.incident.is_open
         and last_ours.problem_since >= started
     ):
         return "closed by staff"
+    if _too_short(failing, started=started, now=now):
+        return "too short"
+    if last_ours is not None and _reopens(last_ours, now=now):
+        return _reopen(component, last_ours, desired=desired, failing=failing, started=started)
     mode = _incident_mode(failing)
     if mode == IncidentMode.STATUS_ONLY:
         if component.status == desired:
@@ -296,11 +308,62 @@ def _act_alone(
     )
     worst_first = sorted(failing, key=lambda pair: -COMPONENT_STATUS_RANK[pair[1].desired_status])
     AutomatedIncident.objects.create(
-        incident=incident,
-        component=component,
-        problem_since=started,
-        cause="; ".join(messages.failure_cause(check, state) for check, state in worst_first)[
-            :1000
-        ],
+        incident=incident, component=component, problem_since=started, cause=_cause(worst_first)
     )
     return "opened"
+
+
+def _cause(worst_first: Sequence[tuple[Check, CheckState]]) -> str:
+    return "; ".join(messages.failure_cause(check, state) for check, state in worst_first)[:1000]
+
+
+def _too_short(
+    failing: Sequence[tuple[Check, CheckState]], *, started: dt.datetime, now: dt.datetime
+) -> bool:
+    """Flap damping: a failure that has not lasted CHECKER_MIN_OUTAGE_SECONDS changes nothing
+    public yet. An upstream page's status is its provider's own decision, mirrored at once."""
+    if any(check.kind == CheckKind.UPSTREAM for check, _ in failing):
+        return False
+    return now - started < dt.timedelta(seconds=settings.CHECKER_MIN_OUTAGE_SECONDS)
+
+
+def _reopens(ours: AutomatedIncident, *, now: dt.datetime) -> bool:
+    """Whether a new failure reopens `ours`: the checker resolved it (staff posted nothing to it)
+    less than CHECKER_REOPEN_SECONDS ago."""
+    incident = ours.incident
+    return (
+        incident.status == IncidentStatus.RESOLVED
+        and incident.resolved_at is not None
+        and now - incident.resolved_at <= dt.timedelta(seconds=settings.CHECKER_REOPEN_SECONDS)
+        and incident.updates.count() == ours.updates_posted
+    )
+
+
+def _reopen(
+    component: Component,
+    ours: AutomatedIncident,
+    *,
+    desired: str,
+    failing: Sequence[tuple[Check, CheckState]],
+    started: dt.datetime,
+) -> str:
+    """The failure came back soon after the checker resolved its incident: the same incident
+    takes the component again, with an update saying so, rather than a new incident."""
+    incident = ours.incident
+    assert incident.resolved_at is not None  # _reopens made sure of it
+    impact = IMPACT_FOR_STATUS[desired]
+    incident_post_update(
+        incident=incident,
+        status=IncidentStatus.INVESTIGATING,
+        body=messages.recurrence(resolved_at=incident.resolved_at, failures=_failure_text(failing)),
+        component_statuses={component: desired},
+        display_at=started,
+        impact=impact if IMPACT_RANK[impact] > IMPACT_RANK.get(incident.impact, 0) else None,
+        change_reason=ChangeReason.CHECKER,
+    )
+    worst_first = sorted(failing, key=lambda pair: -COMPONENT_STATUS_RANK[pair[1].desired_status])
+    ours.problem_since = started
+    ours.cause = _cause(worst_first)
+    ours.save(update_fields=["problem_since", "cause"])
+    _count_update(ours)
+    return "reopened"

@@ -117,6 +117,11 @@ def resolution(*, start: dt.datetime, end: dt.datetime, causes: list[str]) -> st
     return f"{window(start, end)} ({duration(shown.total_seconds())}), {what}. They pass again."
 
 
+def recurrence(*, resolved_at: dt.datetime, failures: str) -> str:
+    """The update that reopens an incident the checker resolved a short while ago."""
+    return f"The problem is back after the checks passed from {clock(resolved_at)}.\n\n{failures}"
+
+
 def evidence(check: Check, *, to_state: str, at: dt.datetime, reason: str) -> str:
     """What the checker adds to an incident staff manage, on a confirmed change of a check
     (`reason` is the public wording of the outcome that confirmed it)."""

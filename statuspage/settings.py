@@ -356,6 +356,13 @@ CHECKER_MAX_CONCURRENCY = env_int("CHECKER_MAX_CONCURRENCY", 200, minimum=1, max
 CHECKER_MAX_PER_HOST = env_int("CHECKER_MAX_PER_HOST", 4, minimum=1, maximum=1000)
 # Seconds between beat ticks; each tick claims the checks due before the next one.
 CHECKER_TICK_SECONDS = env_int("CHECKER_TICK_SECONDS", 10, minimum=1, maximum=300)
+# Flap damping: a confirmed failure must have lasted this long (from its first failed probe)
+# before the checker opens an incident or sets a status; a check at the default interval and
+# failure threshold has failed for longer than that when it confirms, so it is not delayed.
+CHECKER_MIN_OUTAGE_SECONDS = env_int("CHECKER_MIN_OUTAGE_SECONDS", 60, minimum=0, maximum=3600)
+# An incident the checker resolved that fails again within this many seconds is reopened (an
+# update to the same incident) instead of a new incident being opened.
+CHECKER_REOPEN_SECONDS = env_int("CHECKER_REOPEN_SECONDS", 900, minimum=0, maximum=86400)
 
 CELERY_TASK_QUEUES = [*CELERY_TASK_QUEUES, Queue("checks")]
 CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "checker.*": {"queue": "checks"}}

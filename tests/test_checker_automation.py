@@ -109,14 +109,14 @@ def test_recovery_resolves_with_the_window_and_its_duration(api, check):
 
 def test_the_outage_status_is_the_one_the_check_asks_for(api):
     check = make_check(api, outage_status="partial_outage", failure_threshold=1)
-    run(check, [UP, DOWN])
+    run(check, [UP, DOWN, DOWN])  # a failure that lasts the minimum outage
     assert refreshed(api).status == "partial_outage"
     assert Incident.objects.get().impact == "major"
 
 
 def test_a_draft_incident_waits_for_staff_and_announces_nothing(api):
     check = make_check(api, incident_mode=IncidentMode.DRAFT, failure_threshold=1)
-    run(check, [UP, DOWN])
+    run(check, [UP, DOWN, DOWN])  # a failure that lasts the minimum outage
     incident = Incident.objects.get()
     assert incident.is_draft
     assert not OutboxEvent.objects.exists()
@@ -126,7 +126,7 @@ def test_status_only_sets_and_restores_the_status_without_an_incident(api):
     check = make_check(
         api, incident_mode=IncidentMode.STATUS_ONLY, failure_threshold=1, success_threshold=1
     )
-    run(check, [UP, DOWN])
+    run(check, [UP, DOWN, DOWN])  # a failure that lasts the minimum outage
     assert refreshed(api).status == "major_outage"
     assert latest_change(api).reason == "checker"
     run(check, [UP], start=T0 + 5 * MINUTE)

@@ -38,6 +38,8 @@ MARKERS = ["evil.test", "Reset", "gif", "](", "!["]
 @pytest.fixture
 def server(settings: Any) -> Iterator[LocalServer]:
     settings.CHECKER_TICK_SECONDS = 1
+    # These tests are about the words of incidents, not about how long a failure must last.
+    settings.CHECKER_MIN_OUTAGE_SECONDS = 0
     with local_server() as running:
         yield running
 
