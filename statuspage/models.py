@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -358,3 +361,34 @@ class FooterLink(StaffTextModel):
 
     def __str__(self) -> str:
         return self.label
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "%(value)s is not a time zone name such as Europe/Paris.",
+            code="time_zone",
+            params={"value": value},
+        ) from None
+
+
+class StaffPreference(models.Model):
+    """What one staff member chose for the admin: the time zone dates are shown and typed in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_preference"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Empty: the page's time zone (the TIME_ZONE setting).",
+    )
+
+    class Meta:
+        verbose_name = "staff preference"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'page time zone'}"
