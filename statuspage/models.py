@@ -319,7 +319,7 @@ class PageSettings(StaffTextModel):
     css_no_data = colour_field("no data", "Days before a component existed.")
 
     transactional_logo = logo_field(
-        "logo", "Shown in the header on light backgrounds and in emails (PNG, SVG, ...)."
+        "logo", "The header logo on light backgrounds, also used in emails."
     )
     transactional_logo_dark = logo_field(
         "logo for dark backgrounds", "Shown in the header in dark mode (empty: the logo)."

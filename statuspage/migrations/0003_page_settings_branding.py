@@ -3,8 +3,9 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import statuspage.models
 from django.db import migrations, models
+
+import statuspage.models
 
 
 class Migration(migrations.Migration):
@@ -285,7 +286,7 @@ class Migration(migrations.Migration):
                     "transactional_logo",
                     models.FileField(
                         blank=True,
-                        help_text="Shown in the header on light backgrounds and in emails (PNG, SVG, ...).",
+                        help_text="The header logo on light backgrounds, also used in emails.",
                         max_length=200,
                         upload_to=statuspage.models._logo_path,
                         validators=[
