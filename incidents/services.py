@@ -735,8 +735,10 @@ def maintenance_start(
     maintenance: Incident,
     body: str = MAINTENANCE_STARTED_BODY,
     deliver_notifications: bool = True,
+    started_at: dt.datetime | None = None,
 ) -> IncidentUpdate:
-    """Start a maintenance: its components go under maintenance."""
+    """Start a maintenance: its components go under maintenance. `started_at` (not in the
+    future; now by default) is when it began: the scheduled start, for a late automatic start."""
     if not maintenance.is_maintenance:
         raise ValidationError("Only a maintenance can be started.")
     if maintenance.status != MaintenanceStatus.SCHEDULED:
@@ -749,6 +751,7 @@ def maintenance_start(
             maintenance, MaintenanceStatus.IN_PROGRESS
         ),
         deliver_notifications=deliver_notifications,
+        display_at=started_at,
     )
 
 
@@ -757,8 +760,10 @@ def maintenance_complete(
     maintenance: Incident,
     body: str = MAINTENANCE_COMPLETED_BODY,
     deliver_notifications: bool = True,
+    completed_at: dt.datetime | None = None,
 ) -> IncidentUpdate:
-    """Complete a maintenance: its components are released."""
+    """Complete a maintenance: its components are released. `completed_at` (now by default) is
+    when it ended: the scheduled end, for a late automatic completion."""
     if not maintenance.is_maintenance:
         raise ValidationError("Only a maintenance can be completed.")
     if maintenance.status == MaintenanceStatus.COMPLETED:
@@ -768,6 +773,7 @@ def maintenance_complete(
         status=MaintenanceStatus.COMPLETED,
         body=body,
         deliver_notifications=deliver_notifications,
+        display_at=completed_at,
     )
 
 
@@ -785,20 +791,35 @@ def maintenances_due(now: dt.datetime | None = None) -> tuple[list[Incident], li
 def maintenances_advance(now: dt.datetime | None = None) -> tuple[int, int]:
     """Start the maintenances whose window opened and complete those whose window closed.
 
+    The history keeps the scheduled times however late this runs (the scheduler was stopped):
+    a maintenance starts at its `scheduled_for` and completes at its `scheduled_until`. One whose
+    whole window passed meanwhile is started without an announcement, then completed with one,
+    so subscribers never hear "now in progress" of a maintenance that has ended.
+
     Each transition is its own transaction; returns how many were started and completed.
     """
+    now = now or timezone.now()
     to_start, to_complete = maintenances_due(now)
     started = completed = 0
     for maintenance in to_start:
+        assert maintenance.scheduled_for is not None and maintenance.scheduled_until is not None
         try:
-            maintenance_start(maintenance=maintenance)
+            maintenance_start(
+                maintenance=maintenance,
+                started_at=maintenance.scheduled_for,
+                deliver_notifications=maintenance.scheduled_until > now,
+            )
             started += 1
         except ValidationError:
             continue  # changed by staff meanwhile
     _, to_complete = maintenances_due(now)
     for maintenance in to_complete:
+        assert maintenance.scheduled_until is not None
         try:
-            maintenance_complete(maintenance=maintenance)
+            maintenance_complete(
+                maintenance=maintenance,
+                completed_at=max(maintenance.scheduled_until, maintenance.started_at),
+            )
             completed += 1
         except ValidationError:
             continue
