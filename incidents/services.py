@@ -7,8 +7,8 @@ statuses follow which, what a resolution does to components) live here once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -36,6 +36,7 @@ from statuspage.models import ChangeReason, Component, ComponentStatus, Componen
 from statuspage.rollup import worst_component_status
 from statuspage.services import (
     component_forget_incident,
+    component_move_start,
     component_record_past_status,
     component_set_status,
 )
@@ -552,63 +553,312 @@ def incident_publish_postmortem(
     return incident
 
 
+@dataclass(frozen=True)
+class PastUpdate:
+    """One update of a timeline entered after the fact, as it was posted: its time, status and
+    message, and the component statuses it set (components it does not name keep theirs)."""
+
+    at: dt.datetime
+    status: str
+    body: str
+    component_statuses: ComponentStatuses = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EarlyComponent:
+    """A component whose history begins after the past incident that names it starts."""
+
+    component: Component
+    tracked_since: dt.date
+
+
+def components_starting_after(
+    components: Iterable[Component], started_at: dt.datetime
+) -> list[EarlyComponent]:
+    """The components whose history (and uptime) begins after `started_at`: a past incident on
+    them would fall outside what their uptime counts."""
+    day = timezone.localdate(started_at)
+    return [
+        EarlyComponent(component=c, tracked_since=c.tracked_since)
+        for c in components
+        if c.tracked_since > day
+    ]
+
+
+def _check_component_starts(
+    components: Iterable[Component], started_at: dt.datetime, move_component_starts: bool
+) -> None:
+    early = components_starting_after(components, started_at)
+    if not early:
+        return
+    if not move_component_starts:
+        names = ", ".join(f"{e.component} (from {e.tracked_since:%Y-%m-%d})" for e in early)
+        raise ValidationError(
+            f"The incident starts before the history of {names} begins. Move their start to "
+            f"{timezone.localdate(started_at):%Y-%m-%d} to count it, or correct the dates."
+        )
+    for entry in early:
+        component_move_start(component=entry.component, start_date=timezone.localdate(started_at))
+
+
+def _past_timeline(
+    *,
+    started_at: dt.datetime,
+    body: str,
+    resolved_at: dt.datetime | None,
+    updates: Sequence[PastUpdate],
+    closing_status: str,
+) -> list[PastUpdate]:
+    """The timeline to write, in time order: the updates given, or one closing update with
+    `body` at `resolved_at`."""
+    if not updates:
+        if resolved_at is None:
+            raise ValidationError("A past incident needs the time it ended.")
+        updates = [PastUpdate(at=resolved_at, status=closing_status, body=body)]
+    timeline = sorted(updates, key=lambda u: u.at)
+    if timeline[-1].status != closing_status:
+        raise ValidationError("A past timeline ends with its closing update.")
+    if any(u.status == closing_status for u in timeline[:-1]):
+        raise ValidationError("Only the last update of a past timeline closes it.")
+    if timeline[-1].at <= started_at:
+        raise ValidationError("A backfilled incident must end after it starts.")
+    if timeline[0].at < started_at:
+        raise ValidationError("An update of a past incident cannot come before its start.")
+    if timeline[-1].at > timezone.now():
+        raise ValidationError("A backfilled incident must be over.")
+    return timeline
+
+
+def _write_past_timeline(
+    *,
+    incident: Incident,
+    timeline: Sequence[PastUpdate],
+    initial: ComponentStatuses,
+    reason: str,
+) -> None:
+    """Write a closed timeline as it happened: each update at its own time (created and
+    updated then too), what each changed on the components, and the stretches the components
+    spent in each status, recorded in their history and uptime. Today's statuses stay.
+
+    The components hold their `initial` statuses from the incident's start; the first update
+    records that change."""
+    statuses: dict[Component, str] = {}
+    since: dict[Component, dt.datetime] = {}
+    stretches: list[tuple[Component, str, dt.datetime, dt.datetime]] = []
+    changes: list[UpdateComponentChange] = []
+    updates = []
+    for past in timeline:
+        body = clean_message(past.body)
+        if not body.strip():
+            raise ValidationError("Every update of a past timeline needs a message.")
+        updates.append(
+            IncidentUpdate(
+                incident=incident,
+                status=past.status,
+                body=body,
+                display_at=past.at,
+                deliver_notifications=False,
+                created_at=past.at,
+                updated_at=past.at,
+            )
+        )
+    IncidentUpdate.objects.bulk_create(updates)
+    for number, (past, update) in enumerate(zip(timeline, updates, strict=True)):
+        closing = number == len(timeline) - 1
+        _check_component_statuses(past.component_statuses)
+        if number == 0:
+            # The first update tells what the incident began with, at its start.
+            opening = dict(initial) if closing else {**initial, **past.component_statuses}
+            for component, status in opening.items():
+                statuses[component], since[component] = status, incident.started_at
+                if not closing:
+                    changes.append(
+                        UpdateComponentChange(
+                            update=update,
+                            component=component,
+                            old_status=ComponentStatus.OPERATIONAL,
+                            new_status=status,
+                        )
+                    )
+            if not closing:
+                continue
+        targets: dict[Component, str] = dict(past.component_statuses)
+        if closing:
+            targets = dict.fromkeys(statuses, ComponentStatus.OPERATIONAL)
+        for component, new_status in targets.items():
+            old_status = statuses.get(component, ComponentStatus.OPERATIONAL)
+            if component in statuses and old_status == new_status:
+                continue
+            if component in since and old_status != ComponentStatus.OPERATIONAL:
+                stretches.append((component, old_status, since[component], past.at))
+            statuses[component], since[component] = new_status, past.at
+            changes.append(
+                UpdateComponentChange(
+                    update=update, component=component, old_status=old_status, new_status=new_status
+                )
+            )
+    UpdateComponentChange.objects.bulk_create(changes)
+    IncidentComponent.objects.bulk_create(
+        [
+            IncidentComponent(incident=incident, component=c, status=status)
+            for c, status in statuses.items()
+        ]
+    )
+    for component, status, start, end in stretches:
+        if end > start:
+            component_record_past_status(
+                component=component,
+                status=status,
+                start=start,
+                end=end,
+                reason=reason,
+                incident_public_id=incident.public_id,
+            )
+
+
 @transaction.atomic
 def incident_backfill(
     *,
     name: str,
     impact: str,
-    body: str,
     started_at: dt.datetime,
-    resolved_at: dt.datetime,
+    body: str = "",
+    resolved_at: dt.datetime | None = None,
+    updates: Sequence[PastUpdate] = (),
     component_statuses: ComponentStatuses | None = None,
+    postmortem_body: str = "",
+    postmortem_published_at: dt.datetime | None = None,
+    move_component_starts: bool = False,
 ) -> Incident:
     """Enter an incident after the fact: resolved, marked backfilled, with no notifications.
 
-    Affected components get the stretch in their history (and uptime) but keep today's status.
+    Its timeline is `updates` (the last one resolves it), or one resolving update saying `body`
+    at `resolved_at`; `component_statuses` hold from the first update on. Every row takes the
+    time it stands for, not the time of entry: the incident was created when it started and last
+    updated when it ended (or its postmortem was published), each update when it was posted.
+    Affected components get their stretches in their history (and uptime) but keep today's
+    status. A component whose history begins after the incident starts is refused, unless
+    `move_component_starts` moves its start back to the incident's day.
     """
     component_statuses = component_statuses or {}
-    if resolved_at <= started_at:
-        raise ValidationError("A backfilled incident must end after it starts.")
-    if resolved_at > timezone.now():
-        raise ValidationError("A backfilled incident must be over.")
-    name = clean_one_line(name)
     _check_component_statuses(component_statuses)
+    timeline = _past_timeline(
+        started_at=started_at,
+        body=body,
+        resolved_at=resolved_at,
+        updates=updates,
+        closing_status=IncidentStatus.RESOLVED,
+    )
+    if any(u.status not in UNRESOLVED_INCIDENT_STATUSES for u in timeline[:-1]):
+        raise ValidationError("A past incident's updates before the last one keep it open.")
+    resolved_at = timeline[-1].at
+    postmortem_body = clean_message(postmortem_body)
+    if postmortem_body.strip():
+        postmortem_published_at = postmortem_published_at or resolved_at
+        if postmortem_published_at < resolved_at or postmortem_published_at > timezone.now():
+            raise ValidationError(
+                "A postmortem is published after the incident is resolved, and not in the future."
+            )
+    elif postmortem_published_at is not None:
+        raise ValidationError("A postmortem's publication date needs the postmortem.")
+    else:
+        postmortem_published_at = None
+    named = set(component_statuses) | {c for u in timeline for c in u.component_statuses}
+    _check_component_starts(named, started_at, move_component_starts)
     incident = Incident.objects.create(
         kind=Kind.INCIDENT,
-        name=name,
+        name=clean_one_line(name),
         impact=impact,
-        status=IncidentStatus.RESOLVED,
+        status=IncidentStatus.POSTMORTEM if postmortem_published_at else IncidentStatus.RESOLVED,
         backfilled=True,
         started_at=started_at,
+        monitoring_at=next((u.at for u in timeline if u.status == IncidentStatus.MONITORING), None),
         resolved_at=resolved_at,
+        postmortem_body=postmortem_body if postmortem_published_at else "",
+        postmortem_published_at=postmortem_published_at,
+        created_at=started_at,
+        updated_at=max(resolved_at, postmortem_published_at or resolved_at),
     )
-    update = _new_update(
+    _write_past_timeline(
         incident=incident,
-        status=IncidentStatus.RESOLVED,
-        body=body,
-        deliver_notifications=False,
-        display_at=resolved_at,
+        timeline=timeline,
+        initial=component_statuses,
+        reason=ChangeReason.INCIDENT,
     )
-    for component, status in component_statuses.items():
-        IncidentComponent.objects.create(
-            incident=incident, component=component, status=ComponentStatus.OPERATIONAL
-        )
-        UpdateComponentChange.objects.create(
-            update=update,
-            component=component,
-            old_status=status,
-            new_status=ComponentStatus.OPERATIONAL,
-        )
-        if status != ComponentStatus.OPERATIONAL:
-            component_record_past_status(
-                component=component,
-                status=status,
-                start=started_at,
-                end=resolved_at,
-                reason=ChangeReason.INCIDENT,
-                incident_public_id=incident.public_id,
-            )
+    public_changed()
     return incident
+
+
+@transaction.atomic
+def maintenance_backfill(
+    *,
+    name: str,
+    scheduled_for: dt.datetime,
+    scheduled_until: dt.datetime,
+    updates: Sequence[PastUpdate],
+    components: Iterable[Component] = (),
+    started_at: dt.datetime | None = None,
+    move_component_starts: bool = False,
+) -> Incident:
+    """Enter a maintenance that is over, with its whole timeline, as incident_backfill does
+    for an incident: completed, marked backfilled, no notifications, each row at its own time.
+
+    The components are under maintenance from `started_at` (by default the first update that
+    is no longer 'scheduled') until the completing update.
+    """
+    if scheduled_until <= scheduled_for:
+        raise ValidationError("A maintenance window must end after it starts.")
+    if not updates:
+        raise ValidationError("A past maintenance needs its updates.")
+    components = list(components)
+    ordered = sorted(updates, key=lambda u: u.at)
+    if any(u.status not in MAINTENANCE_STATUSES for u in ordered):
+        raise ValidationError("A maintenance's updates take maintenance statuses.")
+    began = started_at or next(
+        (u.at for u in ordered if u.status != MaintenanceStatus.SCHEDULED), scheduled_for
+    )
+    # The components go under maintenance with the update that starts it (or a copy of the
+    # first one's time when it began between updates).
+    timeline = [
+        PastUpdate(
+            at=u.at,
+            status=u.status,
+            body=u.body,
+            component_statuses=(
+                dict.fromkeys(components, ComponentStatus.UNDER_MAINTENANCE)
+                if u is next((v for v in ordered if v.at >= began), None)
+                else u.component_statuses
+            ),
+        )
+        for u in ordered
+    ]
+    timeline = _past_timeline(
+        started_at=min(ordered[0].at, began),
+        body="",
+        resolved_at=None,
+        updates=timeline,
+        closing_status=MaintenanceStatus.COMPLETED,
+    )
+    _check_component_starts(components, began, move_component_starts)
+    maintenance = Incident.objects.create(
+        kind=Kind.MAINTENANCE,
+        name=clean_one_line(name),
+        impact=Impact.MAINTENANCE,
+        status=MaintenanceStatus.COMPLETED,
+        backfilled=True,
+        started_at=min(began, timeline[-1].at),
+        resolved_at=timeline[-1].at,
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+        auto_transition=False,
+        created_at=timeline[0].at,
+        updated_at=timeline[-1].at,
+    )
+    _write_past_timeline(
+        incident=maintenance, timeline=timeline, initial={}, reason=ChangeReason.MAINTENANCE
+    )
+    public_changed()
+    return maintenance
 
 
 @transaction.atomic

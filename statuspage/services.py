@@ -96,6 +96,18 @@ def component_record_past_status(
 
 
 @transaction.atomic
+def component_move_start(*, component: Component, start_date: dt.date) -> None:
+    """Move back the first day a component's history (and uptime) counts, so a past incident
+    entered later counts too; a start already on or before `start_date` stays."""
+    locked = Component.objects.select_for_update().get(pk=component.pk)
+    if locked.tracked_since <= start_date:
+        return
+    Component.objects.filter(pk=locked.pk).update(start_date=start_date)
+    component.start_date = start_date
+    public_changed()
+
+
+@transaction.atomic
 def component_forget_incident(*, component: Component, incident_public_id: str) -> int:
     """Take an incident's status changes out of a component's history (the incident was
     deleted); returns how many were taken out.

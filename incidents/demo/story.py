@@ -127,34 +127,20 @@ def _begin(story: Story, step: Step) -> Incident:
 
 
 def _backfill(story: Story) -> Incident:
-    """Enter a story after the fact: its first step's component statuses hold until the end.
-
-    incident_backfill writes the closing update; the earlier updates that have a message join
-    the timeline as they were (they change no status, so nothing else needs recording).
-    """
-    first, last = story.steps[0], story.steps[-1]
-    incident = incident_services.incident_backfill(
+    """Enter a story after the fact with its whole timeline (the steps that have a message);
+    its first step's component statuses hold until the end."""
+    first = story.steps[0]
+    return incident_services.incident_backfill(
         name=story.name,
         impact=story.impact,
-        body=last.body,
         started_at=first.at,
-        resolved_at=last.at,
+        updates=[
+            incident_services.PastUpdate(at=step.at, status=step.status, body=step.body)
+            for step in story.steps
+            if step.body
+        ],
         component_statuses=first.components,
     )
-    IncidentUpdate.objects.bulk_create(
-        [
-            IncidentUpdate(
-                incident=incident,
-                status=step.status,
-                body=step.body,
-                display_at=step.at,
-                deliver_notifications=False,
-            )
-            for step in story.steps[:-1]
-            if step.body
-        ]
-    )
-    return incident
 
 
 def moment(days_ago: int, hour: int, minute: int = 0) -> dt.datetime:
