@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "notifications",
     "checker",
     "website",
+    "manage",
     "health",
 ]
 
@@ -264,6 +265,11 @@ NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL = env_int(
 )
 # Proxies in front of the site that append to X-Forwarded-For (0: use the peer's address).
 NOTIFY_TRUSTED_PROXY_HOPS = env_int("NOTIFY_TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=16)
+
+# The Manage API (/api/v1/): requests each key may make per window (seconds), counted in the
+# database so that every web process shares the count. Statuspage allows one a second.
+MANAGE_API_RATE_LIMIT = env_int("MANAGE_API_RATE_LIMIT", 60, minimum=1, maximum=100_000)
+MANAGE_API_RATE_WINDOW = env_int("MANAGE_API_RATE_WINDOW", 60, minimum=1, maximum=3600)
 # Seconds a webhook receiver has to answer 2xx.
 NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 30, minimum=1, maximum=300)
 # Let webhooks signed up on the public page point at loopback, private or other non-public

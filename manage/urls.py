@@ -1,0 +1,111 @@
+"""Routes of the Manage API v1 (mounted at /api/v1/). Every path also answers with `.json`
+appended, as Statuspage's does."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, re_path
+
+from manage.http import Route, endpoint, not_found
+from manage.views import components as c
+from manage.views import incidents as i
+from manage.views import pages as p
+
+PAGE = r"pages/(?P<page_id>[^/]+?)"
+
+
+def route(pattern: str, name: str, **routes: Route) -> URLPattern:
+    return re_path(rf"^{pattern}(?:\.json)?$", endpoint(**routes), name=f"manage-{name}")
+
+
+VIEW_COMPONENT = "statuspage.view_component"
+CHANGE_COMPONENT = "statuspage.change_component"
+VIEW_GROUP = "statuspage.view_componentgroup"
+CHANGE_GROUP = "statuspage.change_componentgroup"
+VIEW_INCIDENT = "incidents.view_incident"
+CHANGE_INCIDENT = "incidents.change_incident"
+
+urlpatterns = [
+    route("pages", "pages", GET=(p.list_pages, None)),
+    route(
+        PAGE,
+        "page",
+        GET=(p.get_page, None),
+        PATCH=(p.update_page, None),
+        PUT=(p.update_page, None),
+    ),
+    route(
+        rf"{PAGE}/components",
+        "components",
+        GET=(c.list_components, VIEW_COMPONENT),
+        POST=(c.create_component, "statuspage.add_component"),
+    ),
+    route(
+        rf"{PAGE}/components/(?P<component_id>[^/.]+)",
+        "component",
+        GET=(c.get_component, VIEW_COMPONENT),
+        PATCH=(c.update_component, CHANGE_COMPONENT),
+        PUT=(c.update_component, CHANGE_COMPONENT),
+        DELETE=(c.delete_component, "statuspage.delete_component"),
+    ),
+    route(
+        rf"{PAGE}/component-groups",
+        "groups",
+        GET=(c.list_groups, VIEW_GROUP),
+        POST=(c.create_group, ("statuspage.add_componentgroup", CHANGE_COMPONENT)),
+    ),
+    route(
+        rf"{PAGE}/component-groups/(?P<group_id>[^/.]+)",
+        "group",
+        GET=(c.get_group, VIEW_GROUP),
+        PATCH=(c.update_group, (CHANGE_GROUP, CHANGE_COMPONENT)),
+        PUT=(c.update_group, (CHANGE_GROUP, CHANGE_COMPONENT)),
+        DELETE=(c.delete_group, ("statuspage.delete_componentgroup", CHANGE_COMPONENT)),
+    ),
+    route(
+        rf"{PAGE}/incidents",
+        "incidents",
+        GET=(i.list_incidents, VIEW_INCIDENT),
+        POST=(i.create_incident, "incidents.add_incident"),
+    ),
+    route(rf"{PAGE}/incidents/unresolved", "unresolved", GET=(i.list_unresolved, VIEW_INCIDENT)),
+    route(rf"{PAGE}/incidents/upcoming", "upcoming", GET=(i.list_upcoming, VIEW_INCIDENT)),
+    route(rf"{PAGE}/incidents/scheduled", "scheduled", GET=(i.list_scheduled, VIEW_INCIDENT)),
+    route(
+        rf"{PAGE}/incidents/active_maintenance",
+        "active-maintenance",
+        GET=(i.list_active_maintenance, VIEW_INCIDENT),
+    ),
+    route(
+        rf"{PAGE}/incidents/(?P<incident_id>[^/.]+)",
+        "incident",
+        GET=(i.get_incident, VIEW_INCIDENT),
+        PATCH=(i.update_incident, CHANGE_INCIDENT),
+        PUT=(i.update_incident, CHANGE_INCIDENT),
+        DELETE=(i.delete_incident, "incidents.delete_incident"),
+    ),
+    route(
+        rf"{PAGE}/incidents/(?P<incident_id>[^/.]+)/incident_updates/(?P<update_id>[^/.]+)",
+        "incident-update",
+        PATCH=(i.update_incident_update, CHANGE_INCIDENT),
+        PUT=(i.update_incident_update, CHANGE_INCIDENT),
+    ),
+    route(
+        rf"{PAGE}/incidents/(?P<incident_id>[^/.]+)/postmortem",
+        "postmortem",
+        GET=(i.get_postmortem, VIEW_INCIDENT),
+        PUT=(i.save_postmortem, CHANGE_INCIDENT),
+        DELETE=(i.delete_postmortem, CHANGE_INCIDENT),
+    ),
+    route(
+        rf"{PAGE}/incidents/(?P<incident_id>[^/.]+)/postmortem/publish",
+        "postmortem-publish",
+        PUT=(i.publish_postmortem, CHANGE_INCIDENT),
+    ),
+    route(
+        rf"{PAGE}/incidents/(?P<incident_id>[^/.]+)/postmortem/revert",
+        "postmortem-revert",
+        PUT=(i.revert_postmortem, CHANGE_INCIDENT),
+    ),
+    # Anything else under /api/v1/ is Statuspage's JSON 404, never the site's HTML page.
+    re_path(r"^.*$", not_found),
+]

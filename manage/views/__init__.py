@@ -1,0 +1,1 @@
+"""The Manage API v1 handlers, one module per resource."""
