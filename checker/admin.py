@@ -1,10 +1,12 @@
-"""Staff pages of the checker: checks with their state and chart, state changes, host backoffs."""
+"""Staff pages of the checker: checks with their state and chart, state changes, host backoffs,
+and the alert integrations with their rules and the alerts they sent."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,10 +15,20 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from checker import services
+from checker import alerts, services
 from checker.charts import DEFAULT_RANGE, RANGES
 from checker.messages import clock
-from checker.models import Check, CheckState, CheckTransition, HostBackoff
+from checker.models import (
+    AlertIntegration,
+    AlertRule,
+    AlertStatus,
+    Check,
+    CheckKind,
+    CheckState,
+    CheckTransition,
+    HostBackoff,
+    ReceivedAlert,
+)
 from checker.views import render_chart
 
 if TYPE_CHECKING:
@@ -119,6 +131,12 @@ class CheckAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Check | None = None
     ) -> tuple[str, ...]:
         return self.readonly_fields if obj is not None else ()
+
+    def has_change_permission(self, request: HttpRequest, obj: Check | None = None) -> bool:
+        # An alert rule keeps its checks in step; staff change the rule instead.
+        if obj is not None and obj.kind == CheckKind.ALERT:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_fieldsets(self, request: HttpRequest, obj: Check | None = None) -> _FieldsetSpec:
         if obj is None:
@@ -269,6 +287,173 @@ class HostBackoffAdmin(admin.ModelAdmin):
 
     list_display = ("host", "until", "strikes", "reason")
     search_fields = ("host",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def _endpoint(token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("alerts_inbound_token", args=[token])
+
+
+@admin.register(AlertIntegration)
+class AlertIntegrationAdmin(admin.ModelAdmin):
+    """An alerting system allowed to post alerts; its token is shown once, when issued."""
+
+    list_display = ("name", "token_prefix", "is_active", "last_received_at", "rule_count")
+    readonly_fields = ("token_prefix", "created_at", "last_received_at", "rule_list")
+    fields = ("name", "is_active", "token_prefix", "created_at", "last_received_at", "rule_list")
+    actions = ("issue_token",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AlertIntegration]:
+        return super().get_queryset(request).prefetch_related("rules")
+
+    @admin.display(description="rules")
+    def rule_count(self, integration: AlertIntegration) -> int:
+        return len(integration.rules.all())
+
+    @admin.display(description="rules")
+    def rule_list(self, integration: AlertIntegration) -> SafeString:
+        rules = list(integration.rules.all())
+        add = reverse("admin:checker_alertrule_add") + f"?integration={integration.pk}"
+        items = format_html_join(
+            "",
+            "<li><a href='{}'>{}</a></li>",
+            ((reverse("admin:checker_alertrule_change", args=[r.pk]), r.name) for r in rules),
+        )
+        return format_html("<ul>{}</ul><p><a href='{}'>Add a rule</a></p>", items, add)
+
+    def _show_token(self, request: HttpRequest, integration: AlertIntegration, token: str) -> None:
+        self.message_user(
+            request,
+            format_html(
+                "The token of “{}” is shown only now. Point the alerting system at {} "
+                "(or at {} with the header Authorization: Bearer {}).",
+                integration.name,
+                _endpoint(token),
+                settings.SITE_URL.rstrip("/") + reverse("alerts_inbound"),
+                token,
+            ),
+            messages.WARNING,
+        )
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: AlertIntegration,
+        form: forms.ModelForm[AlertIntegration],
+        change: bool,
+    ) -> None:
+        if not change:
+            self._show_token(request, obj, alerts.integration_issue_token(integration=obj))
+            return
+        super().save_model(request, obj, form, change)
+        if "is_active" in form.changed_data:
+            for rule in obj.rules.all():
+                alerts.alert_rule_sync(rule=rule)
+
+    @admin.action(
+        description="Issue a new token (the old one stops working)", permissions=["change"]
+    )
+    def issue_token(self, request: HttpRequest, queryset: QuerySet[AlertIntegration]) -> None:
+        for integration in queryset:
+            self._show_token(
+                request, integration, alerts.integration_issue_token(integration=integration)
+            )
+
+
+class AlertRuleForm(forms.ModelForm):
+    class Meta:
+        model = AlertRule
+        fields = (
+            "integration",
+            "name",
+            "matchers",
+            "components",
+            "outage_status",
+            "incident_mode",
+            "is_active",
+        )
+        widgets = {"matchers": forms.Textarea(attrs={"rows": 4, "cols": 60})}
+
+    def clean_matchers(self) -> str:
+        text: str = self.cleaned_data["matchers"]
+        try:
+            alerts.parse_matchers(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        return text
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    """Label matchers to components: while a matching alert fires, the components take the
+    rule's status (and an incident opens, if the rule says so) through the checker's automation."""
+
+    form = AlertRuleForm
+    list_display = (
+        "name",
+        "integration",
+        "matchers",
+        "outage_status",
+        "incident_mode",
+        "is_active",
+    )
+    list_filter = ("integration", "is_active", "outage_status")
+    list_select_related = ("integration",)
+    filter_horizontal = ("components",)
+    readonly_fields = ("firing_now",)
+    search_fields = ("name", "matchers")
+
+    @admin.display(description="firing now")
+    def firing_now(self, rule: AlertRule) -> SafeString:
+        if rule.pk is None:
+            return format_html("—")
+        matchers = alerts.parse_matchers(rule.matchers)
+        firing = [
+            alert
+            for alert in ReceivedAlert.objects.filter(
+                integration=rule.integration_id, status=AlertStatus.FIRING
+            )
+            if alerts.rule_matches(matchers, alert.labels)
+        ]
+        if not firing:
+            return format_html("No matching alert fires.")
+        return format_html_join(
+            "", "<p>{} since {}</p>", ((str(alert), clock(alert.starts_at)) for alert in firing)
+        )
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm[AlertRule],
+        formsets: list[forms.BaseFormSet],
+        change: bool,
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        alerts.alert_rule_sync(rule=form.instance)
+
+
+@admin.register(ReceivedAlert)
+class ReceivedAlertAdmin(admin.ModelAdmin):
+    """The alerts the integrations sent, as last heard of (read only)."""
+
+    list_display = ("__str__", "integration", "status", "starts_at", "ends_at", "received_at")
+    list_filter = ("status", "integration")
+    list_select_related = ("integration",)
+    search_fields = ("fingerprint",)
+    readonly_fields = (
+        "integration",
+        "fingerprint",
+        "status",
+        "labels",
+        "starts_at",
+        "ends_at",
+        "received_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -134,23 +134,32 @@ def _remember_pages(pages: dict[str, tuple[str, Any]]) -> None:
 def checks_process_outcomes(outcomes: Sequence[Outcome]) -> Recorded:
     """Record outcomes, then bring the components concerned in line with their checks."""
     recorded = checks_record_outcomes(outcomes)
+    checks_act_on(recorded)
+    return recorded
+
+
+def checks_act_on(recorded: Recorded) -> None:
+    """Once outcomes are recorded (and committed), bring the components concerned in line."""
     touched = {t.owner.component_id for t in recorded.transitions} | recorded.redirected
     automation.components_reconcile(
         automation.components_needing_attention(touched), seen=recorded.seen
     )
-    return recorded
 
 
 def check_saved(*, check: Check, probe_changed: bool) -> None:
     """After staff create or edit a check: run it soon; when what it probes changed, forget the
-    observations made under the old settings (its confirmed state stays until new ones confirm)."""
+    observations made under the old settings (its confirmed state stays until new ones confirm).
+    Alert checks are never probed: their alerts drive them (checker/alerts.py)."""
+    if check.kind == CheckKind.ALERT:
+        return
     scheduler.run_soon(check)
     if probe_changed:
         CheckState.objects.filter(owner=check).update(recent=[])
 
 
 def check_run_soon(*, check: Check) -> None:
-    scheduler.run_soon(check)
+    if check.kind != CheckKind.ALERT:
+        scheduler.run_soon(check)
 
 
 def desired_status(check: Check, state: CheckState) -> str:

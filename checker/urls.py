@@ -1,4 +1,4 @@
-"""Public routes of the checker; included at the site's root."""
+"""Routes of the checker (its public charts and the inbound alerts); included at the site's root."""
 
 from django.urls import path
 
@@ -10,4 +10,6 @@ urlpatterns = [
         views.component_response_time,
         name="component_response_time",
     ),
+    path("integrations/alerts", views.alerts_inbound, name="alerts_inbound"),
+    path("integrations/alerts/<str:token>", views.alerts_inbound, name="alerts_inbound_token"),
 ]

@@ -1,13 +1,16 @@
-"""Public views of the checker: a component's response-time chart as SVG, drawn from rollups."""
+"""Views of the checker: a component's response-time chart as SVG, drawn from rollups, and the
+endpoint alerting systems post their alerts to."""
 
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from checker import alerts
 from checker.charts import DEFAULT_RANGE, RANGES, response_time_chart
 from checker.models import Check, CheckKind, CheckResult, CheckRollup
 from statuspage.models import Component
@@ -55,4 +58,56 @@ def component_response_time(request: HttpRequest, public_id: str) -> HttpRespons
     response = render_chart(checks, range_key)
     response["Cache-Control"] = CACHE_CONTROL
     response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# The largest alert payload read; Alertmanager's `max_alerts` keeps a big group under it.
+MAX_ALERT_BODY_BYTES = 1_000_000
+
+
+def _refusal(status: int, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _bearer(request: HttpRequest) -> str:
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+@csrf_exempt
+def alerts_inbound(request: HttpRequest, token: str = "") -> HttpResponse:
+    """POST /integrations/alerts/<token> (or /integrations/alerts with "Authorization: Bearer
+    <token>"): an Alertmanager or Grafana webhook payload. A server to server call, so no
+    CSRF token; never cached (POST only, and no-store)."""
+    if request.method != "POST":
+        return _refusal(405, "Post the alerting system's webhook payload here.", Allow="POST")
+    token = token or _bearer(request)
+    if not token:
+        return _refusal(
+            401,
+            "Give the integration's token in the URL or as Authorization: Bearer <token>.",
+            WWW_Authenticate="Bearer",
+        )
+    integration = alerts.integration_for_token(token)
+    if integration is None or not integration.is_active:
+        return _refusal(403, "Unknown or inactive integration token.")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _refusal(400, "Content-Length is not a number.")
+    if length > MAX_ALERT_BODY_BYTES:
+        return _refusal(413, f"The body is larger than {MAX_ALERT_BODY_BYTES} bytes.")
+    try:
+        incoming = alerts.parse_payload(request.body)
+    except alerts.PayloadError as error:
+        return _refusal(error.status, str(error))
+    received = alerts.alerts_receive(integration=integration, alerts=incoming)
+    response = JsonResponse(
+        {"alerts": received.alerts, "rules": received.rules, "components": len(received.components)}
+    )
+    response["Cache-Control"] = "no-store"
     return response
