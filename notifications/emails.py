@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import cached_property
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -19,12 +20,21 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
-from incidents.models import EventKind, Incident, IncidentUpdate, MaintenanceStatus
+from incidents.models import (
+    EventKind,
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    MaintenanceStatus,
+)
 from notifications import tokens
 from notifications.models import Notice, Subscriber
+from statuspage.branding import current_page
 from statuspage.markdown import render_markdown
-from statuspage.models import Component
+from statuspage.models import Component, ComponentStatus
 
 # Stand-ins for what differs between recipients, in the shared rendering. They are URL-safe, so
 # HTML escaping leaves them alone, and plain ASCII, so serializing the message keeps them whole.
@@ -41,14 +51,29 @@ _MAINTENANCE_LABELS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Branding:
+    """What the emails show of the page: its name, and its logo when it has one."""
+
+    name: str
+    logo_url: str | None
+
+
+def branding() -> Branding:
+    """The page's name and email logo as staff set them (statuspage.branding)."""
+    page = current_page()
+    return Branding(name=page.name, logo_url=page.absolute(page.email_logo) or None)
+
+
 def site_host() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 def sender() -> str:
-    """DEFAULT_FROM_EMAIL, with the page's name as display name unless it has one."""
-    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    return formataddr((name or settings.STATUSPAGE_NAME, address))
+    """The page's sender address, with the page's name as display name unless it has one."""
+    page = current_page()
+    name, address = parseaddr(page.from_email)
+    return formataddr((name or page.name, address))
 
 
 def _message_id(delivery_id: int | str) -> str:
@@ -78,7 +103,7 @@ class EventEmail:
                 # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs.
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "List-Id": f"{settings.STATUSPAGE_NAME} <notifications.{site_host()}>",
+                "List-Id": f"{branding().name} <notifications.{site_host()}>",
                 "Auto-Submitted": "auto-generated",
                 "Message-ID": message_id,
             },
@@ -158,10 +183,127 @@ def _subject_label(kind: str, incident: Incident, update: IncidentUpdate | None)
         return "Maintenance reminder"
     if kind == EventKind.MAINTENANCE_SCHEDULED:
         return "Scheduled maintenance"
+    return _status_label(incident, update)
+
+
+def _status_label(incident: Incident, update: IncidentUpdate | None) -> str:
+    """The one status an event's email shows: the update's (a maintenance's in words that say
+    it is maintenance)."""
     status = update.status if update is not None else incident.status
     if incident.is_maintenance:
         return _MAINTENANCE_LABELS.get(status, "Scheduled maintenance")
     return update.status_label if update is not None else incident.status_label
+
+
+# The page's colours (static/css/statuspage.css, light scheme), for text on white.
+_OK = "#17804a"
+_DEGRADED = "#8c6200"
+_PARTIAL = "#b54a09"
+_MAJOR = "#c42530"
+_MAINTENANCE = "#1f66c9"
+_MUTED = "#58616c"
+
+_IMPACT_COLOURS: dict[str, str] = {
+    Impact.NONE: _MUTED,
+    Impact.MINOR: _DEGRADED,
+    Impact.MAJOR: _PARTIAL,
+    Impact.CRITICAL: _MAJOR,
+    Impact.MAINTENANCE: _MAINTENANCE,
+}
+
+COMPONENT_COLOURS: dict[str, str] = {
+    ComponentStatus.OPERATIONAL: _OK,
+    ComponentStatus.DEGRADED_PERFORMANCE: _DEGRADED,
+    ComponentStatus.PARTIAL_OUTAGE: _PARTIAL,
+    ComponentStatus.MAJOR_OUTAGE: _MAJOR,
+    ComponentStatus.UNDER_MAINTENANCE: _MAINTENANCE,
+}
+
+
+def status_colour(*, kind: str, incident: Incident, status: str) -> str:
+    """The colour of the status an email (or a chat message) shows, as the page colours it: an
+    incident still being worked on in its impact's colour, one being watched in blue, one that
+    is over in green; maintenance in the maintenance blue until it is completed."""
+    if kind == EventKind.POSTMORTEM_PUBLISHED or status in (
+        IncidentStatus.RESOLVED,
+        IncidentStatus.POSTMORTEM,
+        MaintenanceStatus.COMPLETED,
+    ):
+        return _OK
+    if incident.is_maintenance:
+        return _MAINTENANCE
+    if status == IncidentStatus.MONITORING:
+        return _MAINTENANCE
+    return _IMPACT_COLOURS.get(incident.impact, _MAJOR)
+
+
+# Staff-written Markdown rendered for mail clients, which ignore style sheets: each element
+# carries its style, and headings stay smaller than the incident's title (22px).
+_ELEMENT_STYLES: dict[str, str] = {
+    "h1": "margin:20px 0 8px;font-size:18px;line-height:1.3;",
+    "h2": "margin:20px 0 8px;font-size:17px;line-height:1.3;",
+    "h3": "margin:16px 0 6px;font-size:16px;line-height:1.3;",
+    "h4": "margin:16px 0 6px;font-size:15px;line-height:1.3;",
+    "h5": "margin:16px 0 6px;font-size:15px;line-height:1.3;",
+    "h6": "margin:16px 0 6px;font-size:15px;line-height:1.3;",
+    "p": "margin:0 0 12px;",
+    "ul": "margin:0 0 12px;padding-left:22px;",
+    "ol": "margin:0 0 12px;padding-left:22px;",
+    "blockquote": "margin:0 0 12px;padding:0 0 0 12px;border-left:3px solid #d9dde3;color:#58616c;",
+    "pre": "margin:0 0 12px;padding:10px;background:#f5f6f8;border-radius:6px;"
+    "font-size:13px;white-space:pre-wrap;word-break:break-word;",
+    "code": "font-family:Menlo,Consolas,monospace;font-size:13px;",
+    "table": "margin:0 0 12px;border-collapse:collapse;",
+    "th": "padding:4px 8px;border:1px solid #d9dde3;text-align:left;",
+    "td": "padding:4px 8px;border:1px solid #d9dde3;",
+    "a": "color:#1d5fc4;",
+    "img": "max-width:100%;height:auto;",
+}
+_OPENING_TAG = re.compile(r"<(" + "|".join(_ELEMENT_STYLES) + r")(?=[\s>/])")
+
+
+def email_html(html: SafeString) -> SafeString:
+    """Sanitized HTML (statuspage.markdown) with inline styles for mail clients."""
+    styled = _OPENING_TAG.sub(
+        lambda match: f'<{match[1]} style="{_ELEMENT_STYLES[match[1]]}"', str(html)
+    )
+    return mark_safe(styled)  # noqa: S308 - sanitized HTML, with constant attributes added
+
+
+@dataclass(frozen=True)
+class ComponentLine:
+    """A component in an email: its status now and, when this update changed it, before."""
+
+    name: str
+    status: str
+    colour: str
+    was: str | None
+
+
+def _component_lines(components: list[Component], changes: list[Any]) -> list[ComponentLine]:
+    changed = {change.component_id: change for change in changes}
+    lines = []
+    for component in components:
+        change = changed.pop(component.pk, None)
+        status = change.new_status if change is not None else component.status
+        lines.append(
+            ComponentLine(
+                name=component.name,
+                status=ComponentStatus(status).label,
+                colour=COMPONENT_COLOURS.get(status, _MUTED),
+                was=change.get_old_status_display() if change is not None else None,
+            )
+        )
+    for change in changed.values():  # a component this update released from the incident
+        lines.append(
+            ComponentLine(
+                name=change.component.name,
+                status=change.get_new_status_display(),
+                colour=COMPONENT_COLOURS.get(change.new_status, _MUTED),
+                was=change.get_old_status_display(),
+            )
+        )
+    return lines
 
 
 def event_email(
@@ -196,19 +338,32 @@ def event_email(
     message_markdown = (
         incident.postmortem_body if is_postmortem else (update.body if update else "")
     )
+    status = "postmortem" if is_postmortem else (update.status if update else incident.status)
+    brand = branding()
     context = {
         "kind": kind,
         "label": label,
-        "page_name": settings.STATUSPAGE_NAME,
+        "status_label": "Postmortem" if is_postmortem else _status_label(incident, update),
+        "status_colour": status_colour(kind=kind, incident=incident, status=status),
+        "page_name": brand.name,
+        "logo_url": brand.logo_url,
         "incident": incident,
         "update": update,
         "is_postmortem": is_postmortem,
         "is_reminder": kind == EventKind.MAINTENANCE_REMINDER,
         "message_markdown": message_markdown,
-        "message_html": render_markdown(message_markdown),
+        "message_html": email_html(render_markdown(message_markdown)),
         "components": components,
         "changes": changes,
+        "component_lines": _component_lines(components, changes),
         "incident_url": settings.SITE_URL + incident.get_absolute_url(),
+        "link_label": (
+            "Read the postmortem"
+            if is_postmortem
+            else "View the maintenance"
+            if incident.is_maintenance
+            else "View the incident"
+        ),
         "page_url": settings.SITE_URL + "/",
         "manage_url": _MANAGE,
         "unsubscribe_url": _UNSUBSCRIBE,
@@ -224,7 +379,7 @@ def notice_email(subscriber: Subscriber, notice: str) -> EmailMultiAlternatives:
     """The email about a subscription itself: confirm it, or you are subscribed already."""
     components = list(Component.objects.public().filter(pk__in=subscriber.components.all()))
     context = {
-        "page_name": settings.STATUSPAGE_NAME,
+        "page_name": branding().name,
         "page_url": settings.SITE_URL + "/",
         "subscriber": subscriber,
         "components": components,
@@ -234,10 +389,10 @@ def notice_email(subscriber: Subscriber, notice: str) -> EmailMultiAlternatives:
         "subscribe_url": settings.SITE_URL + reverse("notifications:subscribe"),
     }
     if notice == Notice.CONFIRM:
-        subject = f"Confirm your subscription to {settings.STATUSPAGE_NAME}"
+        subject = f"Confirm your subscription to {context['page_name']}"
         template = "notifications/email/confirm"
     else:
-        subject = f"You are already subscribed to {settings.STATUSPAGE_NAME}"
+        subject = f"You are already subscribed to {context['page_name']}"
         template = "notifications/email/already_subscribed"
     message = EmailMultiAlternatives(
         subject=subject,

@@ -95,7 +95,9 @@ def test_it_says_what_happened_in_the_subject(smtp_sink):
         "[Maintenance completed] Database upgrade",
     ]
     postmortem = smtp_sink.messages_to("ada@example.com")[3]
-    assert "<h1>What happened</h1>" in postmortem.get_body(("html",)).get_content()
+    assert re.search(
+        r"<h1 style=\"[^\"]*\">What happened</h1>", postmortem.get_body(("html",)).get_content()
+    )
 
 
 def test_it_sends_only_to_subscribers_of_an_affected_component_or_of_all(smtp_sink):
