@@ -9,6 +9,9 @@ from manage.http import Route, endpoint, not_found
 from manage.views import components as c
 from manage.views import incidents as i
 from manage.views import pages as p
+from manage.views import subscribers as s
+from manage.views import templates as t
+from manage.views import uptime as u
 
 PAGE = r"pages/(?P<page_id>[^/]+?)"
 
@@ -23,6 +26,8 @@ VIEW_GROUP = "statuspage.view_componentgroup"
 CHANGE_GROUP = "statuspage.change_componentgroup"
 VIEW_INCIDENT = "incidents.view_incident"
 CHANGE_INCIDENT = "incidents.change_incident"
+VIEW_SUBSCRIBER = "notifications.view_subscriber"
+CHANGE_SUBSCRIBER = "notifications.change_subscriber"
 
 urlpatterns = [
     route("pages", "pages", GET=(p.list_pages, None)),
@@ -105,6 +110,55 @@ urlpatterns = [
         rf"{PAGE}/incidents/(?P<incident_id>[^/.]+)/postmortem/revert",
         "postmortem-revert",
         PUT=(i.revert_postmortem, CHANGE_INCIDENT),
+    ),
+    route(
+        rf"{PAGE}/components/(?P<component_id>[^/.]+)/uptime",
+        "component-uptime",
+        GET=(u.component_uptime, VIEW_COMPONENT),
+    ),
+    route(
+        rf"{PAGE}/component-groups/(?P<group_id>[^/.]+)/uptime",
+        "group-uptime",
+        GET=(u.group_uptime, (VIEW_GROUP, VIEW_COMPONENT)),
+    ),
+    route(
+        rf"{PAGE}/incident_templates",
+        "templates",
+        GET=(t.list_templates, "incidents.view_incidenttemplate"),
+        POST=(t.create_template, "incidents.add_incidenttemplate"),
+    ),
+    route(
+        rf"{PAGE}/subscribers",
+        "subscribers",
+        GET=(s.list_subscribers, VIEW_SUBSCRIBER),
+        POST=(s.create_subscriber, "notifications.add_subscriber"),
+    ),
+    route(
+        rf"{PAGE}/subscribers/count",
+        "subscribers-count",
+        GET=(s.count_subscribers, VIEW_SUBSCRIBER),
+    ),
+    route(
+        rf"{PAGE}/subscribers/unsubscribe",
+        "subscribers-unsubscribe",
+        POST=(s.unsubscribe_many, CHANGE_SUBSCRIBER),
+    ),
+    route(
+        rf"{PAGE}/subscribers/resend_confirmation",
+        "subscribers-resend",
+        POST=(s.resend_many, CHANGE_SUBSCRIBER),
+    ),
+    route(
+        rf"{PAGE}/subscribers/(?P<subscriber_id>[^/.]+)",
+        "subscriber",
+        GET=(s.get_subscriber, VIEW_SUBSCRIBER),
+        PATCH=(s.update_subscriber, CHANGE_SUBSCRIBER),
+        DELETE=(s.delete_subscriber, CHANGE_SUBSCRIBER),
+    ),
+    route(
+        rf"{PAGE}/subscribers/(?P<subscriber_id>[^/.]+)/resend_confirmation",
+        "subscriber-resend",
+        POST=(s.resend_one, CHANGE_SUBSCRIBER),
     ),
     # Anything else under /api/v1/ is Statuspage's JSON 404, never the site's HTML page.
     re_path(r"^.*$", not_found),
