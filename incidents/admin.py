@@ -350,18 +350,21 @@ class IncidentAdmin(IncidentAdminBase):
         components = ordered_components()
         preview = None
         if request.method == "POST":
-            form = IncidentBackfillForm(request.POST, components=components)
+            more_rows = "_more_updates" in request.POST
+            form = IncidentBackfillForm(request.POST, components=components, more_rows=more_rows)
             preview = self.preview_of(request)
-            if preview is None and form.is_valid():
+            if preview is None and not more_rows and form.is_valid():
                 data = form.cleaned_data
                 try:
                     incident = services.incident_backfill(
                         name=data["name"],
                         impact=data["impact"],
-                        body=data["body"],
                         started_at=data["started_at"],
-                        resolved_at=data["resolved_at"],
+                        updates=form.past_updates(),
                         component_statuses=form.component_statuses(),
+                        postmortem_body=data["postmortem_body"] or "",
+                        postmortem_published_at=data["postmortem_published_at"],
+                        move_component_starts=data["move_component_starts"],
                     )
                 except ValidationError as error:
                     _service_error(form, error)

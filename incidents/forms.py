@@ -17,6 +17,7 @@ from incidents.models import (
     IncidentTemplate,
     MaintenanceStatus,
 )
+from incidents.services import EarlyComponent, PastUpdate, components_starting_after
 from statuspage.models import Component, ComponentStatus
 from statuspage.text import normalize_newlines, validate_message, validate_one_line
 
@@ -203,6 +204,24 @@ class TemplateChoiceForm(forms.Form):
     )
 
 
+class PastUpdateForm(forms.Form):
+    """One earlier update of a backfilled incident; a row left empty is skipped."""
+
+    at = _datetime_field("Posted", required=False)
+    status = forms.ChoiceField(choices=OPEN_STATUSES, initial=IncidentStatus.INVESTIGATING)
+    body = _message_field(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("at")) != bool((data.get("body") or "").strip()):
+            raise forms.ValidationError("An earlier update needs both its time and its message.")
+        return data
+
+
+PastUpdateFormSet = forms.formset_factory(PastUpdateForm, extra=3, max_num=50, absolute_max=50)
+BACKFILL_MORE_ROWS = 3
+
+
 class IncidentBackfillForm(ComponentStatusesMixin, forms.Form):
     name = forms.CharField(
         label="Name",
@@ -212,14 +231,73 @@ class IncidentBackfillForm(ComponentStatusesMixin, forms.Form):
     )
     impact = forms.ChoiceField(choices=INCIDENT_IMPACTS, initial=Impact.MINOR)
     started_at = _datetime_field("Started")
-    resolved_at = _datetime_field("Resolved")
+    resolved_at = _datetime_field("Resolved", help_text=f"When it was resolved. {_TIME_HELP}")
     body = _message_field(
-        help_text=f"What happened, shown as the resolving update. {_MARKDOWN_HELP}"
+        help_text=f"The resolving update, shown at the time it was resolved. {_MARKDOWN_HELP}"
+    )
+    postmortem_body = _message_field(
+        label="Postmortem",
+        required=False,
+        help_text=f"Optional: the postmortem as it was published. {_MARKDOWN_HELP}",
+    )
+    postmortem_published_at = _datetime_field(
+        "Postmortem published",
+        help_text=f"When the postmortem was published (default: when it was resolved). "
+        f"{_TIME_HELP}",
+        required=False,
+    )
+    move_component_starts = forms.BooleanField(
+        label="Move component starts back",
+        required=False,
+        help_text="If an affected component's history begins after this incident started, "
+        "move its start back to the incident's day so the incident counts in its uptime.",
     )
 
-    def __init__(self, *args: Any, components: Iterable[Component], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, components: Iterable[Component], more_rows: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.add_component_fields(components)
+        data = args[0] if args else kwargs.get("data")
+        if data is not None and "timeline-TOTAL_FORMS" not in data:
+            data = None  # posted without earlier updates (a client that knows only the rest)
+        self.timeline = PastUpdateFormSet(data, prefix="timeline")
+        if more_rows and data is not None:
+            # Re-shown with more empty rows: the rows typed so far stay.
+            rows = self.timeline.total_form_count() + BACKFILL_MORE_ROWS
+            data = data.copy()
+            data["timeline-TOTAL_FORMS"] = str(min(rows, 50))
+            self.timeline = PastUpdateFormSet(data, prefix="timeline")
+
+    def is_valid(self) -> bool:
+        timeline_valid = not self.timeline.is_bound or self.timeline.is_valid()
+        return all([super().is_valid(), timeline_valid])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("postmortem_published_at") and not (data.get("postmortem_body") or "").strip():
+            self.add_error("postmortem_body", "A publication date needs the postmortem.")
+        return data
+
+    def past_updates(self) -> list[PastUpdate]:
+        """The whole timeline for incident_backfill: the earlier updates, then the resolving one."""
+        earlier = [
+            PastUpdate(at=row["at"], status=row["status"], body=row["body"])
+            for row in (f.cleaned_data for f in self.timeline.forms if self.timeline.is_bound)
+            if row.get("at")
+        ]
+        data = self.cleaned_data
+        resolving = PastUpdate(
+            at=data["resolved_at"], status=IncidentStatus.RESOLVED, body=data["body"]
+        )
+        return [*earlier, resolving]
+
+    def early_components(self) -> list[EarlyComponent]:
+        """The affected components whose history begins after the incident started."""
+        started_at = getattr(self, "cleaned_data", {}).get("started_at")
+        if started_at is None:
+            return []
+        return components_starting_after(self.component_statuses(), started_at)
 
 
 class IncidentUpdateForm(ComponentStatusesMixin, forms.Form):

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.cache import cache
+from django.db.models.functions import Least
 from django.http import HttpRequest, HttpResponse
 from django.utils import feedgenerator, timezone
 from django.utils.html import format_html, format_html_join
@@ -139,9 +140,12 @@ class HistoryFeed(Feed):
         return f"Incidents and scheduled maintenance of {settings.STATUSPAGE_NAME}."
 
     def items(self) -> list[Incident]:
+        # Newest first by the incident's own time: an incident entered after the fact (or opened
+        # with an earlier start) takes its place in the past, not at the top as published today.
         incidents = list(
             Incident.objects.public()
-            .order_by("-created_at", "-id")
+            .annotate(published_at=Least("created_at", "started_at"))
+            .order_by("-published_at", "-id")
             .prefetch_related("updates")[:FEED_LENGTH]
         )
         texts = [u.body for i in incidents for u in i.updates.all()]
@@ -168,10 +172,12 @@ class HistoryFeed(Feed):
         return incident.timeline_html  # type: ignore[attr-defined]  # set in items()
 
     def item_pubdate(self, incident: Incident) -> dt.datetime:
-        return incident.created_at
+        published: dt.datetime = incident.published_at  # type: ignore[attr-defined]  # annotated in items()
+        return published
 
     def item_updateddate(self, incident: Incident) -> dt.datetime:
-        return incident.updated_at
+        updated: dt.datetime = max(incident.updated_at, incident.published_at)  # type: ignore[attr-defined]  # annotated in items()
+        return updated
 
     def item_categories(self, incident: Incident) -> list[str]:
         return [incident.get_kind_display()]
