@@ -12,26 +12,36 @@ from typing import Any
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from statuspage.branding import current_page
 from statuspage.models import (
     ChangeReason,
     Component,
     ComponentGroup,
     ComponentStatus,
     ComponentStatusChange,
+    FooterLink,
+    PageSettings,
 )
 from statuspage.services import component_set_status
 
-admin.site.site_header = f"{settings.STATUSPAGE_NAME} admin"
-admin.site.site_title = f"{settings.STATUSPAGE_NAME} admin"
+
+def _admin_title() -> str:
+    return f"{current_page().name} admin"
+
+
+# Read when a page renders, so a name saved in the page settings shows at once.
+admin.site.site_header = lazy(_admin_title, str)()
+admin.site.site_title = lazy(_admin_title, str)()
 admin.site.index_title = "Status page"
 
 HISTORY_ROWS = 25
@@ -302,6 +312,105 @@ class ComponentStatusChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _https_by_default(db_field: Any, kwargs: dict[str, Any]) -> None:
+    """An address typed without a scheme is taken as https."""
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+
+
+class FooterLinkInline(admin.TabularInline):
+    model = FooterLink
+    fields = ["label", "url", "position"]
+    extra = 1
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        _https_by_default(db_field, kwargs)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(PageSettings)
+class PageSettingsAdmin(admin.ModelAdmin):
+    """The page's one row of settings (added once, never deleted)."""
+
+    inlines = [FooterLinkInline]
+    fieldsets = [
+        (
+            "The page",
+            {
+                "fields": [
+                    "name",
+                    "headline",
+                    "page_description",
+                    "url",
+                    "support_url",
+                    "hidden_from_search",
+                ]
+            },
+        ),
+        (
+            "Logos",
+            {
+                "fields": [
+                    "transactional_logo",
+                    "transactional_logo_dark",
+                    "email_logo",
+                    "favicon_logo",
+                ],
+                "description": "PNG, JPEG, GIF, WebP, SVG or ICO. Each upload gets a new address.",
+            },
+        ),
+        (
+            "Colours",
+            {
+                "fields": [
+                    "css_body_background_color",
+                    "css_font_color",
+                    "css_light_font_color",
+                    "css_link_color",
+                    "css_border_color",
+                    "css_greens",
+                    "css_yellows",
+                    "css_oranges",
+                    "css_reds",
+                    "css_blues",
+                    "css_no_data",
+                ],
+                "description": "For the light theme, as #rrggbb; empty keeps the built-in "
+                "colour. Text and links need a contrast of 4.5:1 with the background and the "
+                "white cards, status colours 3:1.",
+            },
+        ),
+        (
+            "Subscriptions offered",
+            {
+                "fields": [
+                    "allow_page_subscribers",
+                    "allow_incident_subscribers",
+                    "allow_email_subscribers",
+                    "allow_webhook_subscribers",
+                    "allow_rss_atom_feeds",
+                ]
+            },
+        ),
+        ("Emails", {"fields": ["notifications_from_email", "notifications_email_footer"]}),
+    ]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        _https_by_default(db_field, kwargs)
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name.startswith("css_") and field is not None:
+            field.widget = forms.TextInput(
+                attrs={"size": 8, "placeholder": "#rrggbb", "pattern": "#[0-9a-fA-F]{6}"}
+            )
+        return field
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not PageSettings.objects.exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -9,6 +9,7 @@ once. The name falls back to the STATUSPAGE_NAME setting, the sender to DEFAULT_
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 
@@ -21,6 +22,22 @@ LOGO_FIELDS = ("transactional_logo", "transactional_logo_dark", "email_logo", "f
 # The address the public site serves an uploaded logo under: /branding/<file name>.
 LOGO_URL_PREFIX = "/branding/"
 
+# Which custom properties of static/css/statuspage.css each colour sets.
+CSS_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "css_body_background_color": ("--bg",),
+    "css_font_color": ("--text",),
+    "css_light_font_color": ("--muted",),
+    "css_link_color": ("--link", "--focus"),
+    "css_border_color": ("--border",),
+    "css_greens": ("--ok", "--bar-ok"),
+    "css_yellows": ("--degraded", "--bar-degraded", "--bar-minor"),
+    "css_oranges": ("--partial", "--bar-partial"),
+    "css_reds": ("--major", "--bar-major"),
+    "css_blues": ("--maintenance", "--bar-maintenance"),
+    "css_no_data": ("--bar-nodata",),
+}
+
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
 _lock = threading.Lock()
 _memo: tuple[int, Page] | None = None
 
@@ -84,6 +101,24 @@ class Page:
             for field in PageSettings._meta.get_fields()
             if field.name.startswith("css_") and (value := getattr(self.settings, field.name))
         }
+
+    def stylesheet(self) -> str:
+        """The page's colours as a stylesheet laid over the built-in one ("" when none is set).
+
+        The colours are for the light theme; a visitor who asked for dark mode keeps the
+        built-in dark one, which they were not checked against.
+        """
+        colours = self.colours()
+        lines = [
+            f"  {prop}: {colour};"
+            for field, colour in colours.items()
+            if _HEX.fullmatch(colour)
+            for prop in CSS_PROPERTIES.get(field, ())
+        ]
+        if not lines:
+            return ""
+        body = "\n".join(lines)
+        return f"@media not (prefers-color-scheme: dark) {{\n:root {{\n{body}\n}}\n}}\n"
 
     def fingerprint(self) -> str:
         """Changes whenever anything a page shows of the branding changes."""

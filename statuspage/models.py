@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from statuspage.contrast import contrast_problems
 from statuspage.ids import new_public_id
 from statuspage.text import StaffTextModel
 
@@ -244,6 +245,11 @@ def _logo_path(instance: models.Model, filename: str) -> str:
     return f"branding/{new_public_id()}.{extension}"
 
 
+# Colours read as text, and colours drawn as status bars, icons and borders.
+TEXT_COLOUR_FIELDS = ("css_font_color", "css_light_font_color", "css_link_color")
+STATUS_COLOUR_FIELDS = ("css_greens", "css_yellows", "css_oranges", "css_reds", "css_blues")
+
+
 def colour_field(verbose_name: str, help_text: str) -> models.CharField:
     return models.CharField(
         verbose_name, max_length=7, blank=True, validators=[HEX_COLOUR], help_text=help_text
@@ -341,6 +347,17 @@ class PageSettings(StaffTextModel):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Refuse colours too close to the background to read (statuspage.contrast)."""
+        super().clean()
+        problems = contrast_problems(
+            background=self.css_body_background_color,
+            text={name: getattr(self, name) for name in TEXT_COLOUR_FIELDS},
+            graphics={name: getattr(self, name) for name in STATUS_COLOUR_FIELDS},
+        )
+        if problems:
+            raise ValidationError(problems)
 
 
 class FooterLink(StaffTextModel):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from checker.models import HostBackoff, Level
 from incidents import services
 from incidents.models import IncidentTemplate
+from statuspage.models import FooterLink, PageSettings
 from tests.checker.factories import feed, make_check
 from tests.factories import make_component, make_group, make_incident, make_maintenance
 from tests.notifications.factories import make_subscriber, make_webhook
@@ -63,6 +64,8 @@ def _some_of_everything() -> None:
     now = timezone.now()
     for seconds in (0, 60, 120):
         feed(check, Level.DOWN, now + dt.timedelta(seconds=seconds))
+    page = PageSettings.objects.create(name="Example")
+    FooterLink.objects.create(page=page, label="Terms", url="https://example.com/terms")
     HostBackoff.objects.create(
         host="status.example.com", until=now + dt.timedelta(minutes=5), reason="429"
     )

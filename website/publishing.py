@@ -50,6 +50,7 @@ from django.template.response import SimpleTemplateResponse
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from statuspage.branding import current_page
 from statuspage.models import Component, ComponentGroup
 from statuspage.version import VERSION_KEY, public_version_moved
 from website.caching import (
@@ -192,7 +193,7 @@ def public_routes() -> Iterator[tuple[str, PublicSpec]]:
 
 def _global_fingerprint() -> str:
     """What every page shows besides its own subject: the components and groups as an incident
-    page names them, the settings that name the page, the code and the static assets.
+    page names them, the settings and branding that name the page, the code and the static assets.
 
     A component's status is not part of it (it changes all the time under a flapping check and
     no incident page shows it), nor its updated_at, which that status moves.
@@ -212,6 +213,7 @@ def _global_fingerprint() -> str:
     )
     parts += [
         settings.STATUSPAGE_NAME,
+        current_page().fingerprint(),
         settings.SITE_URL,
         settings.TIME_ZONE,
         settings.STATUSPAGE_ID,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from website import views
+from website import branding, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,4 +10,6 @@ urlpatterns = [
     path("components/<str:public_id>", views.component_detail, name="component"),
     path("history", views.history, name="history"),
     path("live", views.live, name="live"),
+    path("branding.css", branding.stylesheet, name="branding-css"),
+    path("branding/<str:name>", branding.logo, name="branding-logo"),
 ]
