@@ -387,3 +387,30 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class ImportedRecord(models.Model):
+    """What an import made of an object of another status page: the source's own id, kept so
+    that importing the same page again finds what it made instead of making it twice."""
+
+    class Kind(models.TextChoices):
+        GROUP = "group", "Component group"
+        COMPONENT = "component", "Component"
+        INCIDENT = "incident", "Incident or maintenance"
+        UPDATE = "update", "Update"
+
+    source = models.CharField(max_length=500, help_text="The imported page's base URL.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source_id = models.CharField(max_length=100)
+    local_id = models.BigIntegerField(help_text="The primary key of what was made here.")
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "kind", "source_id"], name="importedrecord_unique_source_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_id} from {self.source}"
