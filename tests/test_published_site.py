@@ -474,3 +474,68 @@ def test_the_pages_static_files_are_served_from_the_publication(site, story, set
         "/static/../manifest.json",
         "/static/css/site.css.gz",
     ]
+
+
+def _same_file(before: publishing.Manifest, after: publishing.Manifest, key: str) -> bool:
+    return os.path.samefile(
+        publishing.root() / before.token / before.artifacts[key][0],
+        publishing.root() / after.token / after.artifacts[key][0],
+    )
+
+
+def test_a_component_page_renders_again_only_when_what_it_shows_changes(story):
+    from statuspage.services import component_set_status
+
+    api, _incident, _maintenance = story
+    quiet = make_component("Website")
+    web_page, web_badge = f"/components/{quiet.public_id}", f"/badge/{quiet.public_id}.svg"
+    api_page, api_badge = f"/components/{api.public_id}", f"/badge/{api.public_id}.svg"
+    first = publishing.publish(force=True)
+    assert first is not None
+    # Another component's status changes: this page and badge are the previous files.
+    component_set_status(component=api, status="partial_outage")
+    second = published()
+    assert second.token != first.token
+    assert _same_file(first, second, web_page) and _same_file(first, second, web_badge)
+    assert not _same_file(first, second, api_page) and not _same_file(first, second, api_badge)
+    assert (
+        "Partial outage"
+        in (publishing.root() / second.token / "badge" / f"{api.public_id}.svg").read_text()
+    )
+    # Its own status changes: both are rendered again and say so.
+    component_set_status(component=quiet, status="major_outage")
+    third = published()
+    assert not _same_file(second, third, web_page) and not _same_file(second, third, web_badge)
+    page = (publishing.root() / third.token / third.artifacts[web_page][0]).read_text()
+    assert "Major outage" in page
+
+
+def test_a_page_that_moves_with_the_clock_renders_again_each_interval(story, settings):
+    import time_machine
+
+    api, _incident, _maintenance = story  # the API has an open incident: its bar grows
+    quiet = make_component("Website")
+    first = publishing.publish(force=True)
+    assert first is not None
+    with time_machine.travel(time.time() + settings.PUBLISH_INTERVAL_SECONDS + 1):
+        later = publishing.publish()
+    assert later is not None and later.token != first.token
+    assert not _same_file(first, later, f"/components/{api.public_id}")
+    assert _same_file(first, later, f"/components/{quiet.public_id}")
+
+
+def test_dropped_publications_are_deleted_off_the_publishers_path(story, settings):
+    settings.PUBLISH_KEEP = 2
+    settings.PUBLISH_MODE = "thread"
+    for _ in range(4):
+        publishing.publish(force=True)
+    live = [
+        p
+        for p in publishing.root().iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    ]
+    assert len(live) == 2, sorted(p.name for p in live)
+    deadline = time.monotonic() + 30
+    while list(publishing.root().glob(f"{publishing.TRASH}*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(publishing.root().glob(f"{publishing.TRASH}*"))

@@ -123,7 +123,7 @@ def page_badge(request: HttpRequest) -> HttpResponse:
     return _svg_response(request, svg)
 
 
-@public_page(variants=variants.public_components)
+@public_page(variants=variants.public_component_badges)
 @csrf_exempt
 def component_badge(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method not in SAFE_METHODS:

@@ -4,16 +4,20 @@ re-renders only the incidents that changed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
 
-from incidents.models import Incident
-from statuspage.models import Component
+from incidents.models import Incident, IncidentComponent
+from statuspage.models import Component, ComponentStatus, UptimeDay
 from website.caching import Variant
+from website.extensions import components_with_response_times
+from website.selectors import UPTIME_DAYS
 from website.serializers import page_updated_at
 
 
@@ -70,5 +74,76 @@ def public_maintenance_documents() -> Iterator[Variant]:
 
 
 def public_components() -> Iterator[Variant]:
-    for public_id in Component.objects.public().order_by("id").values_list("public_id", flat=True):
-        yield Variant(kwargs={"public_id": public_id})
+    """Every public component's page, with a fingerprint of what the page shows: the component
+    itself, its stored uptime days in the window, the incidents that affected it and whether it
+    has response times to chart.
+
+    A page whose figures move with the clock alone (an open outage lengthens today's bar; any
+    downtime in the window makes the percentage drift as the window slides; an open or upcoming
+    incident will change state) also carries the current publication interval, so it is redone
+    once an interval and not on every change elsewhere on the page.
+    """
+    now = timezone.now()
+    today = timezone.localdate(now)
+    first_day = today - dt.timedelta(days=UPTIME_DAYS - 1)
+    components = list(
+        Component.objects.public()
+        .order_by("id")
+        .values_list("id", "public_id", "status", "status_changed_at", "updated_at")
+    )
+    days = {
+        row[0]: row[1:]
+        for row in UptimeDay.objects.filter(date__gte=first_day, date__lte=today)
+        .values("component_id")
+        .annotate(
+            days=Count("id"),
+            major=Sum("major_outage_seconds"),
+            partial=Sum("partial_outage_seconds"),
+            degraded=Sum("degraded_seconds"),
+            maintenance=Sum("maintenance_seconds"),
+        )
+        .values_list("component_id", "days", "major", "partial", "degraded", "maintenance")
+    }
+    affected = {
+        row[0]: row[1:]
+        for row in IncidentComponent.objects.values("component_id")
+        .annotate(
+            count=Count("id"),
+            public=Count("id", filter=Q(incident__is_draft=False)),
+            unresolved=Count("id", filter=Q(incident__resolved_at__isnull=True)),
+            latest=Max("incident__updated_at"),
+        )
+        .values_list("component_id", "count", "public", "unresolved", "latest")
+    }
+    charted = components_with_response_times(row[0] for row in components)
+    # An interval of 0 (tests) renders every moving page on every publication.
+    interval = time.time_ns() // max(1, settings.PUBLISH_INTERVAL_SECONDS * 10**9)
+    for pk, public_id, status, changed_at, updated_at in components:
+        stored = days.get(pk)
+        incidents = affected.get(pk)
+        moving = (
+            status != ComponentStatus.OPERATIONAL
+            or (stored is not None and any(stored[1:]))
+            or (incidents is not None and incidents[2] > 0)
+        )
+        fingerprint = "|".join(
+            str(part)
+            for part in (
+                today,
+                status,
+                changed_at.isoformat(),
+                updated_at.isoformat(),
+                stored,
+                incidents,
+                pk in charted,
+                interval if moving else "",
+            )
+        )
+        yield Variant(kwargs={"public_id": public_id}, fingerprint=fingerprint)
+
+
+def public_component_badges() -> Iterator[Variant]:
+    """A component's badge shows its name (part of every page's frame) and its status."""
+    rows = Component.objects.public().order_by("id").values_list("public_id", "status")
+    for public_id, status in rows:
+        yield Variant(kwargs={"public_id": public_id}, fingerprint=status)
