@@ -20,6 +20,7 @@ from the previous one instead of rendering them again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import gzip
@@ -71,6 +72,7 @@ STATE = "state.json"
 CURRENT = "current"
 WANTED = "wanted"
 LOCK = ".lock"
+TRASH = ".trash-"
 # Headers that belong to one response on the wire, not to the published answer.
 PUBLISH_COMPRESS_MIN_BYTES = 4096
 _PER_RESPONSE = {"content-length", "etag", "set-cookie", "content-encoding", "last-modified"}
@@ -703,7 +705,12 @@ def _build(wanted: int) -> Manifest:
 
 def _prune(*, keep: str) -> None:
     """Keep the newest few publications (readers may still hold them) and drop the rest, with
-    any build a crashed publisher left behind."""
+    any build a crashed publisher left behind.
+
+    Dropping is a rename into the trash, which is instant; deleting the thousands of files of
+    a publication takes seconds on a busy disk, so the trash is emptied by a thread of its own
+    and the publisher is free for the next change at once.
+    """
     folder = root()
     names = sorted(
         (
@@ -715,10 +722,51 @@ def _prune(*, keep: str) -> None:
     )
     for name in names[: -settings.PUBLISH_KEEP]:
         if name != keep:
-            shutil.rmtree(folder / name, ignore_errors=True)
+            _to_trash(folder / name)
     for stale in folder.glob(".build-*"):
         if time.time() - stale.stat().st_mtime > 600:
-            shutil.rmtree(stale, ignore_errors=True)
+            _to_trash(stale)
+    if settings.PUBLISH_MODE == "thread":
+        _trash.empty_soon()
+    else:
+        empty_trash()
+
+
+def _to_trash(path: Path) -> None:
+    with contextlib.suppress(OSError):  # another publisher moved or deleted it first
+        os.rename(path, path.with_name(f"{TRASH}{path.name.lstrip('.')}"))
+
+
+def empty_trash() -> None:
+    """Delete the publications dropped from the folder (another process may be at it too)."""
+    for path in root().glob(f"{TRASH}*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class _Trash:
+    """Empties the trash on a daemon thread, one at a time per process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending = threading.Event()
+
+    def empty_soon(self) -> None:
+        self.pending.set()
+        if self.lock.acquire(blocking=False):
+            threading.Thread(target=self._run, name="statuspage-trash", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            while self.pending.is_set():
+                self.pending.clear()
+                empty_trash()
+        except Exception:  # noqa: BLE001 - what stays is deleted after the next publication
+            logger.exception("could not empty the publications' trash")
+        finally:
+            self.lock.release()
+
+
+_trash = _Trash()
 
 
 # Who publishes, and when
