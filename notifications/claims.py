@@ -1,23 +1,25 @@
-"""Claims: a worker takes a batch of due deliveries of one channel for itself, and the sweeper
-takes back the claims of workers that stopped mid-batch.
+"""Claims: a worker takes a batch of due deliveries of one channel for itself under a lease it
+renews while the batch runs, and the sweeper takes back the claims whose lease ran out.
 
 A claim moves deliveries from pending to sending under a fresh token with a conditional update
-(still pending?), so no two workers ever hold the same delivery. A worker killed mid-batch
-leaves its claim in `sending`; once the claim has timed out, what the claim's send journal shows
-as accepted is recorded as sent and only the rest is handed back, so nothing accepted is sent
-again.
+(still pending?), so no two workers ever hold the same delivery. While the batch is being sent a
+thread of the worker renews the lease (`claimed_at`) every third of `NOTIFY_CLAIM_LEASE_SECONDS`,
+however long one message takes. A worker killed mid-batch stops renewing: once the lease has run
+out, what the claim's send journal shows as accepted is recorded as sent and only the rest is
+handed back, so nothing accepted is sent again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
+import threading
 import uuid
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,18 +36,64 @@ class Claim:
 
     token: str
     deliveries: list[Delivery] = field(default_factory=list)
-    renewed_at: float = field(default_factory=time.monotonic)
 
-    def keep_alive(self) -> bool:
-        """Push the claim's expiry back when a long batch has used a third of it; False when
-        the claim is gone (it expired and the sweeper took it back)."""
-        if time.monotonic() - self.renewed_at < settings.NOTIFY_CLAIM_TIMEOUT_SECONDS / 3:
-            return True
+
+class ClaimLease:
+    """Renews a claim's lease from a thread of its own while the batch is sent (`with
+    ClaimLease(claim.token) as lease:`); `lease.lost` turns true once the claim is gone (its
+    lease ran out and the sweeper took it back), and the batch should stop.
+
+    A thread rather than a renewal between messages: one slow message (a mail server that
+    answers each command just inside its timeout) must not cost a live worker its claim.
+    """
+
+    def __init__(self, token: str, *, seconds: float | None = None) -> None:
+        self.token = token
+        self.seconds = float(seconds or settings.NOTIFY_CLAIM_LEASE_SECONDS)
+        self.lost = False
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._renew_until_stopped, name=f"claim-lease-{token[:8]}", daemon=True
+        )
+
+    def __enter__(self) -> ClaimLease:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def renew(self) -> bool:
+        """Push the lease back to a full term; False when the claim is no longer ours."""
         held = Delivery.objects.filter(
             claim_token=self.token, status=DeliveryStatus.SENDING
         ).update(claimed_at=timezone.now())
-        self.renewed_at = time.monotonic()
+        self.renewals += 1
         return bool(held)
+
+    def _renew_until_stopped(self) -> None:
+        touched = False
+        try:
+            while not self._stop.wait(self.seconds / 3):
+                touched = True
+                try:
+                    if not self.renew():
+                        self.lost = True
+                        return
+                except DatabaseError:
+                    # Two more tries before the lease runs out: a busy database is no reason
+                    # to give the batch up.
+                    logger.warning("Could not renew the lease of claim %s", self.token)
+        finally:
+            if touched:
+                connections.close_all()  # this thread's own connections
 
 
 def deliveries_claim(*, channel: str, limit: int, now: dt.datetime | None = None) -> Claim:
@@ -91,7 +139,7 @@ class Released:
 
 
 def deliveries_release_expired(*, now: dt.datetime | None = None, limit: int = 500) -> Released:
-    """Take back the claims of workers that stopped mid-batch.
+    """Take back the claims whose lease ran out: their workers stopped mid-batch.
 
     What the worker's journal shows as accepted is recorded as sent; the rest goes back to
     pending, counted as an attempt (so a message that kills its worker every time ends up
@@ -99,7 +147,7 @@ def deliveries_release_expired(*, now: dt.datetime | None = None, limit: int = 5
     sweep: sending its messages again could send some twice.
     """
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_TIMEOUT_SECONDS)
+    cutoff = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE_SECONDS)
     tokens = list(
         Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff)
         .order_by()

@@ -21,7 +21,7 @@ from django.utils import timezone
 from notifications import dispatch, journal
 from notifications.channels import channel_for
 from notifications.channels.base import BatchEvents, Channel, NothingToSend, Unrenderable
-from notifications.claims import Claim, deliveries_claim
+from notifications.claims import Claim, ClaimLease, deliveries_claim
 from notifications.models import Delivery, DeliveryStatus, Subscriber
 from notifications.outcomes import BatchOutcomes, discard_journal
 from notifications.transports import TransportError
@@ -50,8 +50,8 @@ def deliveries_send_batch(*, channel: str, limit: int | None = None) -> int:
     claim = deliveries_claim(channel=channel, limit=limit or channel_class.batch_size())
     if not claim.deliveries:
         return 0
-    with channel_class(BatchEvents(claim.deliveries)) as sender:
-        _send_claim(claim, sender)
+    with ClaimLease(claim.token) as lease, channel_class(BatchEvents(claim.deliveries)) as sender:
+        _send_claim(claim, sender, lease)
     return len(claim.deliveries)
 
 
@@ -73,7 +73,7 @@ def _inactive_reason(subscriber: Subscriber) -> str | None:
     }.get(subscriber.state, "The subscriber is not confirmed.")
 
 
-def _send_claim(claim: Claim, channel: Channel) -> None:
+def _send_claim(claim: Claim, channel: Channel, lease: ClaimLease) -> None:
     """Send each delivery of the claim, journal each accepted one at once, and write the
     outcomes to the database when the batch is over."""
     store = journal.journal()
@@ -87,8 +87,8 @@ def _send_claim(claim: Claim, channel: Channel) -> None:
     unrenderable: set[int] = set()
     try:
         for delivery in claim.deliveries:
-            if not claim.keep_alive():
-                logger.warning("Claim %s expired while sending; stopping this batch", claim.token)
+            if lease.lost:
+                logger.warning("Claim %s was taken back while sending; stopping", claim.token)
                 break
             if delivery.subscriber_id in disabled:
                 reason: str | None = "The subscriber is disabled."

@@ -271,16 +271,19 @@ def webhook_challenge_send(*, subscriber_id: int, now: dt.datetime | None = None
     """Send a pending webhook its challenge when an attempt is due; returns "confirmed",
     "retry", "gave_up", or "" when there was nothing to do.
 
-    The attempt is claimed by moving its due time past the claim timeout, so a second worker
-    finds nothing due and the sweeper tries again if this one stops. Every outcome is recorded
-    only if the challenge is still the one sent: signing up again meanwhile starts afresh.
+    The attempt is claimed by moving its due time past the longest the request may take plus a
+    claim lease, so a second worker finds nothing due and the sweeper tries again if this one
+    stops. Every outcome is recorded only if the challenge is still the one sent: signing up
+    again meanwhile starts afresh.
     """
     now = now or timezone.now()
     pending = Subscriber.objects.awaiting_challenge().filter(pk=subscriber_id)
     subscriber = pending.filter(challenge_next_at__lte=now).first()
     if subscriber is None:
         return ""
-    claim_until = now + dt.timedelta(seconds=settings.NOTIFY_CLAIM_TIMEOUT_SECONDS)
+    claim_until = now + dt.timedelta(
+        seconds=settings.NOTIFY_WEBHOOK_TIMEOUT + settings.NOTIFY_CLAIM_LEASE_SECONDS
+    )
     claimed = pending.filter(
         challenge=subscriber.challenge, challenge_next_at=subscriber.challenge_next_at
     ).update(challenge_next_at=claim_until)

@@ -299,10 +299,9 @@ if not NOTIFY_JOURNAL_URL.startswith(("redis://", "rediss://", "file:///")):
         f"NOTIFY_JOURNAL_URL must be redis://host:port/db or file:///absolute/path, "
         f"got {NOTIFY_JOURNAL_URL!r}"
     )
-# Seconds after which a claim of a worker that stopped is taken back and retried.
-NOTIFY_CLAIM_TIMEOUT_SECONDS = env_int(
-    "NOTIFY_CLAIM_TIMEOUT_SECONDS", 600, minimum=1, maximum=86400
-)
+# Seconds a worker's claim on a batch lasts unless renewed: the worker renews it every third of
+# that while the batch runs, and the sweeper takes back (and retries) a claim whose lease ran out.
+NOTIFY_CLAIM_LEASE_SECONDS = env_int("NOTIFY_CLAIM_LEASE_SECONDS", 45, minimum=3, maximum=3600)
 # How often the sweeper runs, and how old work must be before it is swept up.
 NOTIFY_SWEEP_SECONDS = env_int("NOTIFY_SWEEP_SECONDS", 60, minimum=1, maximum=3600)
 NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30, minimum=0, maximum=3600)

@@ -269,7 +269,7 @@ def test_it_never_claims_a_claimed_delivery_again():
 
 
 def test_it_takes_back_the_claims_of_a_stopped_worker_and_sends_them_once(smtp_sink, settings):
-    settings.NOTIFY_CLAIM_TIMEOUT_SECONDS = 300
+    settings.NOTIFY_CLAIM_LEASE_SECONDS = 300
     make_subscriber("ada@example.com")
     make_subscriber("bob@example.com")
     make_incident()

@@ -146,7 +146,7 @@ class WorkerKilled(BaseException):
 def test_it_sends_nothing_twice_after_a_worker_dies_with_its_batch_unwritten(
     smtp_sink, settings, monkeypatch
 ):
-    settings.NOTIFY_CLAIM_TIMEOUT_SECONDS = 300
+    settings.NOTIFY_CLAIM_LEASE_SECONDS = 300
     recipients = [f"person{n}@example.com" for n in range(6)]
     for address in recipients:
         make_subscriber(address)
@@ -191,7 +191,7 @@ def test_it_records_each_message_directly_when_the_journal_is_down(smtp_sink, se
 
 @pytest.mark.django_db
 def test_it_leaves_a_claim_alone_while_its_journal_cannot_be_read(smtp_sink, settings, tmp_path):
-    settings.NOTIFY_CLAIM_TIMEOUT_SECONDS = 300
+    settings.NOTIFY_CLAIM_LEASE_SECONDS = 300
     make_subscriber("ada@example.com")
     make_incident()
     fan_out_pending()
@@ -214,7 +214,7 @@ def test_it_leaves_a_claim_alone_while_its_journal_cannot_be_read(smtp_sink, set
 def test_it_gives_up_on_a_message_that_kills_its_worker_every_time(
     smtp_sink, settings, monkeypatch
 ):
-    settings.NOTIFY_CLAIM_TIMEOUT_SECONDS = 300
+    settings.NOTIFY_CLAIM_LEASE_SECONDS = 300
     settings.NOTIFY_MAX_ATTEMPTS = 3
     make_subscriber("poison@example.com")
     make_incident()

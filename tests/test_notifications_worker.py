@@ -65,7 +65,7 @@ def test_it_delivers_every_message_once_when_a_worker_is_killed_mid_batch(
     journal_url = REDIS_URL if store == "redis" else f"file://{tmp_path / 'journal'}"
     env = {
         "NOTIFY_EMAIL_BATCH_SIZE": "10",
-        "NOTIFY_CLAIM_TIMEOUT_SECONDS": "3",
+        "NOTIFY_CLAIM_LEASE_SECONDS": "3",
         "NOTIFY_SWEEP_SECONDS": "1",
         "NOTIFY_JOURNAL_URL": journal_url,
     }
@@ -106,6 +106,78 @@ def test_it_delivers_every_message_once_when_a_worker_is_killed_mid_batch(
     assert smtp_sink.counts() == {address: 1 for address in recipients}
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(recipients)
     assert journal_at(journal_url).read(token) == {}  # read, recorded and discarded
+
+
+def test_a_killed_workers_batch_is_finished_by_another_worker_with_one_duplicate_at_most(
+    smtp_sink, start_worker
+):
+    """The one duplicate a crash can cause: the mail server accepted a message and the worker
+    died before it could note so. That message comes again, with the same Message-ID, and
+    nothing else does."""
+    recipients = [f"person{n:02}@example.com" for n in range(20)]
+    for address in recipients:
+        make_subscriber(address)
+    env = {
+        "NOTIFY_EMAIL_BATCH_SIZE": "10",
+        "NOTIFY_CLAIM_LEASE_SECONDS": "3",
+        "NOTIFY_SWEEP_SECONDS": "1",
+    }
+    worker = start_worker(smtp_port=smtp_sink.port, **env)
+    crash: dict[str, str] = {}
+
+    def kill_the_worker_as_the_fifth_message_is_accepted(received) -> None:
+        # Runs once the sink has kept the message, before the worker hears "250".
+        if not crash and len(smtp_sink.received) == 5:
+            crash["victim"] = received.recipient
+            worker.kill()
+
+    smtp_sink.on_message = kill_the_worker_as_the_fifth_message_is_accepted
+    make_incident("Elevated API errors")
+    wait_until(lambda: bool(crash), timeout=30, what="the worker to be killed")
+
+    start_worker(smtp_port=smtp_sink.port, beat=True, **env)
+    smtp_sink.wait_for(
+        lambda: len(smtp_sink.counts()) == len(recipients), timeout=30, what="every recipient"
+    )
+    wait_until(all_settled, timeout=15, what="every delivery to be recorded")
+    time.sleep(1.5)  # one more sweep: nothing may be sent again
+    victim = crash["victim"]
+    assert smtp_sink.counts() == {a: 2 if a == victim else 1 for a in recipients}
+    [first, again] = [m["Message-ID"] for m in smtp_sink.messages_to(victim)]
+    assert first == again
+    others = {m["Message-ID"] for a in recipients if a != victim for m in smtp_sink.messages_to(a)}
+    assert len(others) == len(recipients) - 1 and first not in others
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(recipients)
+
+
+def test_a_live_worker_keeps_its_claim_through_a_message_slower_than_the_lease(
+    smtp_sink, start_worker
+):
+    recipients = [f"person{n:02}@example.com" for n in range(4)]
+    for address in recipients:
+        make_subscriber(address)
+    env = {"NOTIFY_CLAIM_LEASE_SECONDS": "3", "NOTIFY_SWEEP_SECONDS": "1"}
+    # Two workers: while one sends, the other runs the sweeps that would take an expired
+    # claim back.
+    start_worker(smtp_port=smtp_sink.port, beat=True, **env)
+    start_worker(smtp_port=smtp_sink.port, **env)
+    slowed: list[str] = []
+
+    def answer_the_first_recipient_after_two_leases(address: str) -> None:
+        if not slowed:
+            slowed.append(address)
+            time.sleep(6)
+
+    smtp_sink.on_recipient = answer_the_first_recipient_after_two_leases
+    make_incident("Elevated API errors")
+
+    smtp_sink.wait_for(
+        lambda: len(smtp_sink.counts()) == len(recipients), timeout=40, what="every recipient"
+    )
+    wait_until(all_settled, timeout=15, what="every delivery to be recorded")
+    time.sleep(1.5)  # one more sweep: nothing may be sent again
+    assert smtp_sink.counts() == {address: 1 for address in recipients}
+    assert set(Delivery.objects.values_list("attempts", "last_error")) == {(1, "")}
 
 
 def test_it_saves_an_update_with_the_broker_down_and_mails_once_it_is_back(smtp_sink, start_worker):

@@ -1,5 +1,6 @@
 """A real SMTP server in the test process: aiosmtpd on 127.0.0.1 and a free port, keeping every
-message it accepts, and able to refuse recipients or run a hook when a recipient is given."""
+message it accepts, and able to refuse recipients or run a hook when a recipient is given or a
+message is kept (before the sender hears it was accepted)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ class SmtpSink:
         self.refuse: dict[str, str] = {}
         # Called with each recipient before it is accepted; may return an SMTP answer.
         self.on_recipient: Callable[[str], str | None] | None = None
+        # Called with each message once it is kept, before the sender hears it was accepted.
+        self.on_message: Callable[[Received], None] | None = None
         self._changed = threading.Condition()
         self._controller = _Controller(self, hostname="127.0.0.1", port=0)
 
@@ -66,10 +69,13 @@ class SmtpSink:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
         message = message_from_bytes(envelope.content, policy=policy.default)
+        kept = [Received(envelope.mail_from, recipient, message) for recipient in envelope.rcpt_tos]
         with self._changed:
-            for recipient in envelope.rcpt_tos:
-                self.received.append(Received(envelope.mail_from, recipient, message))
+            self.received.extend(kept)
             self._changed.notify_all()
+        if self.on_message is not None:
+            for received in kept:
+                self.on_message(received)
         return "250 Message accepted for delivery"
 
     # Test side
