@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident
+from statuspage.branding import current_page
 from statuspage.markdown import render_markdown
 from statuspage.text import strip_control_characters
 from website.api import SAFE_METHODS, conditional_response, method_not_allowed
@@ -128,7 +129,7 @@ class HistoryFeed(Feed):
         return response
 
     def title(self) -> str:
-        return f"{settings.STATUSPAGE_NAME} status history"
+        return f"{current_page().name} status history"
 
     def link(self) -> str:
         return settings.SITE_URL + "/"
@@ -137,7 +138,7 @@ class HistoryFeed(Feed):
         return settings.SITE_URL + self.feed_path
 
     def description(self) -> str:
-        return f"Incidents and scheduled maintenance of {settings.STATUSPAGE_NAME}."
+        return f"Incidents and scheduled maintenance of {current_page().name}."
 
     def items(self) -> list[Incident]:
         # Newest first by the incident's own time: an incident entered after the fact (or opened

@@ -23,6 +23,7 @@ from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentQuerySet, IncidentUpdate, UpdateComponentChange
+from statuspage.branding import current_page
 from statuspage.models import Component, ComponentGroup
 from statuspage.rollup import PageStatus, overall_status, worst_component_status
 
@@ -163,7 +164,7 @@ def current_page_status() -> PageStatus:
 def serialize_page(*, updated_at: dt.datetime | None) -> Json:
     return {
         "id": settings.STATUSPAGE_ID,
-        "name": settings.STATUSPAGE_NAME,
+        "name": current_page().name,
         "url": settings.SITE_URL,
         "time_zone": settings.TIME_ZONE,
         "updated_at": format_timestamp(updated_at),
