@@ -9,6 +9,7 @@ urlpatterns = [
     path(settings.ADMIN_PATH, admin.site.urls),
     path("api/v2/", include("website.api_urls")),
     path("api/v1/", include("manage.urls")),
+    path("api/", include("manage.openapi_urls")),
     path("subscriptions/", include("notifications.urls")),
     path("", include("website.feed_urls")),
     path("", include("checker.urls")),
