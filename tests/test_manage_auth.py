@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 
@@ -156,3 +157,12 @@ def test_writes_need_no_csrf_token_with_a_key(api):
     answer = api.post("/components", json={"component": {"name": "Search"}})
     assert answer.status_code == 201
     assert Component.objects.filter(name="Search").exists()
+
+
+@pytest.mark.public_cache
+def test_the_public_cache_never_answers_for_the_api(client, admin_key):
+    make_component("API")
+    path = f"/api/v1/pages/{settings.STATUSPAGE_ID}/components"
+    assert client.get(path, HTTP_AUTHORIZATION=f"OAuth {admin_key}").status_code == 200
+    # The same URL right after, without a key: answered by the API (401), not a stored copy.
+    assert client.get(path).status_code == 401
