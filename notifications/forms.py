@@ -3,15 +3,56 @@ change one's components."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
+from django.http import QueryDict
 
 from notifications.addresses import EmailRefused, canonical_email
 from notifications.endpoints import EndpointRefused, check_signup_url
 from notifications.subscriptions import normalize_url
-from statuspage.models import Component
+from statuspage.models import Component, ComponentGroup
 from website.serializers import load_catalog
+
+
+class ComponentChoiceForm(forms.Form):
+    """A form with the component checkboxes, and a box per group that stands for all of its
+    components: ticking it chooses the whole group even without JavaScript (the page's script
+    ticks the group's boxes as well, and keeps it in step with them)."""
+
+    groups = forms.ModelMultipleChoiceField(
+        queryset=ComponentGroup.objects.public(),
+        to_field_name="public_id",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        groups = list(cleaned.get("groups") or [])
+        if groups and "components" in cleaned:
+            chosen = {c.pk: c for c in cleaned["components"]}
+            for component in Component.objects.public().filter(group__in=groups):
+                chosen.setdefault(component.pk, component)
+            cleaned["components"] = list(chosen.values())
+        return cleaned
+
+    def chosen_ids(self) -> set[str]:
+        """The public ids of the components chosen, as the form will be shown again: what
+        was saved when the form is valid, else what was ticked."""
+        if not self.is_bound:
+            return set()
+        if self.is_valid():
+            return {component.public_id for component in self.cleaned_data["components"]}
+        assert isinstance(self.data, QueryDict)  # bound to the request's POST
+        in_groups = Component.objects.public().filter(
+            group__is_public=True, group__public_id__in=self.data.getlist("groups")
+        )
+        return set(self.data.getlist("components")) | set(
+            in_groups.values_list("public_id", flat=True)
+        )
 
 
 def _components_field() -> forms.ModelMultipleChoiceField:
@@ -29,7 +70,7 @@ def _components_field() -> forms.ModelMultipleChoiceField:
     )
 
 
-class SubscribeForm(forms.Form):
+class SubscribeForm(ComponentChoiceForm):
     email = forms.EmailField(
         max_length=254,
         error_messages={
@@ -54,7 +95,7 @@ class SubscribeForm(forms.Form):
         return bool(self.cleaned_data.get("website"))
 
 
-class WebhookSignupForm(forms.Form):
+class WebhookSignupForm(ComponentChoiceForm):
     url = forms.URLField(
         max_length=500,
         assume_scheme="https",
@@ -82,7 +123,7 @@ class WebhookSignupForm(forms.Form):
         return bool(self.cleaned_data.get("website"))
 
 
-class ComponentsForm(forms.Form):
+class ComponentsForm(ComponentChoiceForm):
     components = _components_field()
 
 
@@ -97,9 +138,29 @@ class ComponentChoice:
 class ChoiceGroup:
     name: str | None
     choices: list[ComponentChoice]
+    public_id: str | None = None
+
+    @property
+    def all_checked(self) -> bool:
+        return all(choice.checked for choice in self.choices)
+
+    @property
+    def some_checked(self) -> bool:
+        return any(choice.checked for choice in self.choices)
 
 
-def component_choices(checked: set[str]) -> list[ChoiceGroup]:
+class ChoiceGroups(list[ChoiceGroup]):
+    """The checkbox lists, with how many components are chosen (none: all of them)."""
+
+    def __init__(self, groups: Iterable[ChoiceGroup]) -> None:
+        super().__init__(groups)
+
+    @property
+    def chosen(self) -> int:
+        return sum(choice.checked for group in self for choice in group.choices)
+
+
+def component_choices(checked: set[str]) -> ChoiceGroups:
     """The public components in display order, grouped, for the checkbox lists."""
     catalog = load_catalog()
 
@@ -111,7 +172,10 @@ def component_choices(checked: set[str]) -> list[ChoiceGroup]:
         children = catalog.children(group)
         if children:
             entries.append(
-                ((group.position, group.name), ChoiceGroup(group.name, choices(children)))
+                (
+                    (group.position, group.name),
+                    ChoiceGroup(group.name, choices(children), group.public_id),
+                )
             )
     for component in catalog.components:
         if component.group_id is None:
@@ -119,4 +183,4 @@ def component_choices(checked: set[str]) -> list[ChoiceGroup]:
                 ((component.position, component.name), ChoiceGroup(None, choices([component])))
             )
     entries.sort(key=lambda entry: entry[0])
-    return [group for _, group in entries]
+    return ChoiceGroups(group for _, group in entries)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -42,10 +42,7 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _chosen(form: SubscribeForm | WebhookSignupForm | ComponentsForm) -> set[str]:
-    if not form.is_bound:
-        return set()
-    assert isinstance(form.data, QueryDict)  # bound to the request's POST
-    return set(form.data.getlist("components"))
+    return form.chosen_ids()
 
 
 def _subscribe_context(form: SubscribeForm, **extra: object) -> dict[str, object]:
