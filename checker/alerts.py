@@ -38,6 +38,7 @@ from checker.models import (
     Check,
     CheckKind,
     CheckState,
+    CheckStateName,
     Level,
     OutageStatus,
     ReceivedAlert,
@@ -335,6 +336,10 @@ def _rule_outcomes(
                 error=_describe(matched),
             )
         else:
+            if state is None or state.state == CheckStateName.UNKNOWN:
+                # Nothing has fired yet: no observation, so that the first alert's start is
+                # when the outage began (a passing observation now would come after it).
+                continue
             at = now
             if bad and ends:
                 assert state is not None

@@ -460,3 +460,30 @@ def test_matchers_read_like_alertmanagers(text, labels, matches):
 def test_a_bad_matcher_is_named(text):
     with pytest.raises(ValueError, match="Line 1"):
         alerts.parse_matchers(text)
+
+
+def test_an_outage_dates_from_the_alerts_start_even_when_the_rule_is_newer(api, integration):
+    hook, token = integration
+    with time_machine.travel(T0 + MINUTE, tick=False):
+        make_rule(hook, [api])
+    post(as_json(am_payload(am_alert(API_CRITICAL, starts_at=T0))), token=token, at=T0 + 2 * MINUTE)
+    assert Incident.objects.get().started_at == T0
+
+
+def test_a_new_outage_never_begins_before_the_last_recovery(api, integration):
+    hook, token = integration
+    make_rule(hook, [api], mode=IncidentMode.STATUS_ONLY)
+    post(as_json(am_payload(am_alert(API_CRITICAL, starts_at=T0))), token=token, at=T0 + MINUTE)
+    end = T0 + 10 * MINUTE
+    post(
+        as_json(am_payload(am_alert(API_CRITICAL, starts_at=T0, ends_at=end))),
+        token=token,
+        at=end,
+    )
+    # Another alert that began during the first outage only reaches us after the recovery.
+    late = am_alert({**API_CRITICAL, "instance": "api-2"}, starts_at=T0 + 5 * MINUTE)
+    post(as_json(am_payload(late)), token=token, at=end + 2 * MINUTE)
+
+    assert status_of(api) == "major_outage"
+    latest = ComponentStatusChange.objects.filter(component=api).latest("changed_at", "id")
+    assert latest.changed_at == end
