@@ -618,8 +618,6 @@ def _past_timeline(
     timeline = sorted(updates, key=lambda u: u.at)
     if timeline[-1].status != closing_status:
         raise ValidationError("A past timeline ends with its closing update.")
-    if any(u.status == closing_status for u in timeline[:-1]):
-        raise ValidationError("Only the last update of a past timeline closes it.")
     if timeline[-1].at <= started_at:
         raise ValidationError("A backfilled incident must end after it starts.")
     if timeline[0].at < started_at:
@@ -749,8 +747,11 @@ def incident_backfill(
         updates=updates,
         closing_status=IncidentStatus.RESOLVED,
     )
-    if any(u.status not in UNRESOLVED_INCIDENT_STATUSES for u in timeline[:-1]):
-        raise ValidationError("A past incident's updates before the last one keep it open.")
+    # A "resolved" before the last update is kept as posted (the incident came back); the
+    # components are released by the last one.
+    allowed = [*UNRESOLVED_INCIDENT_STATUSES, IncidentStatus.RESOLVED]
+    if any(u.status not in allowed for u in timeline[:-1]):
+        raise ValidationError("A past incident's updates take the statuses of an incident.")
     resolved_at = timeline[-1].at
     postmortem_body = clean_message(postmortem_body)
     if postmortem_body.strip():
