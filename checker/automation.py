@@ -22,9 +22,9 @@ For each component, after its checks have been recorded:
 6. A component whose checks are all paused or deleted is left as it is, incident included.
 7. Flap damping: a confirmed failure changes nothing (no incident, no status) until it has lasted
    CHECKER_MIN_OUTAGE_SECONDS from its first failed probe (an upstream page's status is mirrored
-   at once: its provider decided it), and a failure that comes back within
-   CHECKER_REOPEN_SECONDS of the checker resolving its incident reopens that incident (an update
-   back to investigating) instead of opening another one.
+   at once: its provider decided it; a firing alert too: its alerting system has waited), and a
+   failure that comes back within CHECKER_REOPEN_SECONDS of the checker resolving its incident
+   reopens that incident (an update back to investigating) instead of opening another one.
 """
 
 from __future__ import annotations
@@ -321,8 +321,9 @@ def _too_short(
     failing: Sequence[tuple[Check, CheckState]], *, started: dt.datetime, now: dt.datetime
 ) -> bool:
     """Flap damping: a failure that has not lasted CHECKER_MIN_OUTAGE_SECONDS changes nothing
-    public yet. An upstream page's status is its provider's own decision, mirrored at once."""
-    if any(check.kind == CheckKind.UPSTREAM for check, _ in failing):
+    public yet. An upstream page's status is its provider's own decision, mirrored at once, and
+    a firing alert its alerting system's, made after its own `for:` wait."""
+    if any(check.kind in (CheckKind.UPSTREAM, CheckKind.ALERT) for check, _ in failing):
         return False
     return now - started < dt.timedelta(seconds=settings.CHECKER_MIN_OUTAGE_SECONDS)
 

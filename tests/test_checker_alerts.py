@@ -487,3 +487,29 @@ def test_a_new_outage_never_begins_before_the_last_recovery(api, integration):
     assert status_of(api) == "major_outage"
     latest = ComponentStatusChange.objects.filter(component=api).latest("changed_at", "id")
     assert latest.changed_at == end
+
+
+def test_a_firing_alert_acts_at_once_whatever_the_minimum_outage(api, integration, settings):
+    settings.CHECKER_MIN_OUTAGE_SECONDS = 3600
+    hook, token = integration
+    make_rule(hook, [api])
+    post(as_json(am_payload(am_alert(API_CRITICAL, starts_at=T0))), token=token, at=T0 + MINUTE)
+    assert status_of(api) == "major_outage"
+
+
+def test_an_alert_firing_again_soon_reopens_the_same_incident(api, integration):
+    hook, token = integration
+    make_rule(hook, [api])
+    post(as_json(am_payload(am_alert(API_CRITICAL, starts_at=T0))), token=token, at=T0 + MINUTE)
+    end = T0 + 5 * MINUTE
+    post(
+        as_json(am_payload(am_alert(API_CRITICAL, starts_at=T0, ends_at=end))), token=token, at=end
+    )
+    assert not Incident.objects.get().is_open
+
+    again = am_alert(API_CRITICAL, starts_at=end + 2 * MINUTE)
+    post(as_json(am_payload(again)), token=token, at=end + 3 * MINUTE)
+
+    incident = Incident.objects.get()
+    assert incident.is_open
+    assert status_of(api) == "major_outage"
