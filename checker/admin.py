@@ -411,7 +411,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
     @admin.display(description="firing now")
     def firing_now(self, rule: AlertRule) -> SafeString:
         if rule.pk is None:
-            return format_html("—")
+            return format_html("{}", "—")
         matchers = alerts.parse_matchers(rule.matchers)
         firing = [
             alert
@@ -421,7 +421,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
             if alerts.rule_matches(matchers, alert.labels)
         ]
         if not firing:
-            return format_html("No matching alert fires.")
+            return format_html("{}", "No matching alert fires.")
         return format_html_join(
             "", "<p>{} since {}</p>", ((str(alert), clock(alert.starts_at)) for alert in firing)
         )
