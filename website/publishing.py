@@ -29,6 +29,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -283,7 +284,9 @@ class Manifest:
         return cls(**data)
 
     def dump(self, folder: Path) -> None:
-        payload = json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
+        # A shallow dict: asdict() would deep-copy every answer's entry first.
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        payload = json.dumps(fields, separators=(",", ":")).encode()
         (folder / MANIFEST).write_bytes(payload)
         # What the publishers' frequent "is it behind?" look reads, instead of every answer.
         state = _State(
@@ -450,6 +453,16 @@ class _Builder:
         self.params: dict[str, list[str]] = {}
         self.rendered = 0
         self.reused = 0
+        self.made: set[str] = set()
+        self.previous_headers: dict[int, int] = {}
+
+    def _folder_for(self, relative: str) -> str:
+        """The absolute name of `relative` in the new folder, its parent made (once)."""
+        parent, _, _ = relative.rpartition("/")
+        if parent not in self.made:
+            os.makedirs(os.path.join(self.folder, parent), exist_ok=True)
+            self.made.add(parent)
+        return os.path.join(self.folder, relative)
 
     def _headers_id(self, headers: dict[str, str]) -> int:
         key = json.dumps(headers, sort_keys=True)
@@ -459,15 +472,13 @@ class _Builder:
         return self.header_index[key]
 
     def _write(self, relative: str, body: bytes) -> None:
-        target = self.folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(body)
+        with open(self._folder_for(relative), "wb") as file:
+            file.write(body)
 
     def _link(self, relative: str) -> bool:
         assert self.previous_folder is not None
-        source = self.previous_folder / relative
-        target = self.folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        source = os.path.join(self.previous_folder, relative)
+        target = self._folder_for(relative)
         try:
             os.link(source, target)
         except FileExistsError:
@@ -491,7 +502,9 @@ class _Builder:
         if not all(self._link(name) for name in names):
             return False
         entry = list(entry)
-        entry[3] = self._headers_id(self.previous.headers[headers_id])
+        if headers_id not in self.previous_headers:
+            self.previous_headers[headers_id] = self._headers_id(self.previous.headers[headers_id])
+        entry[3] = self.previous_headers[headers_id]
         self.artifacts[key] = entry
         self.reused += 1
         return True
@@ -517,15 +530,42 @@ class _Builder:
         self.rendered += 1
 
 
+_PLAIN_ARGUMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class _Paths:
+    """reverse() for thousands of variants of a few routes: each route is reversed once with
+    marks in place of its arguments, and a variant's path is that pattern with its values put
+    in, when they are plain (letters, digits, - and _, which no quoting changes)."""
+
+    def __init__(self) -> None:
+        self.patterns: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def __call__(self, name: str, kwargs: dict[str, str] | None) -> str:
+        if not kwargs:
+            return reverse(name)
+        if not all(_PLAIN_ARGUMENT.fullmatch(str(value)) for value in kwargs.values()):
+            return reverse(name, kwargs=kwargs)
+        names = tuple(sorted(kwargs))
+        pattern = self.patterns.get((name, names))
+        if pattern is None:
+            pattern = reverse(name, kwargs={key: f"QQmark{i}QQ" for i, key in enumerate(names)})
+            self.patterns[(name, names)] = pattern
+        for i, key in enumerate(names):
+            pattern = pattern.replace(f"QQmark{i}QQ", str(kwargs[key]))
+        return pattern
+
+
 def _render_routes(builder: _Builder, renderer: _Renderer, same_frame: bool) -> str | None:
     live_path = None
+    path_of = _Paths()
     for name, spec in public_routes():
         variants = spec.variants() if spec.variants else [Variant()]
         if spec.documents is not None:
-            _add_documents(builder, renderer, name, spec, list(variants), same_frame)
+            _add_documents(builder, renderer, name, spec, list(variants), same_frame, path_of)
             continue
         for variant in variants:
-            path = reverse(name, kwargs=variant.kwargs or None)
+            path = path_of(name, variant.kwargs)
             if spec.params:
                 builder.params[path] = sorted(spec.params)
             query = canonical_query(variant.query, spec.params)
@@ -565,11 +605,12 @@ def _add_documents(
     spec: PublicSpec,
     variants: list[Variant],
     same_frame: bool,
+    path_of: _Paths,
 ) -> None:
     """Views that build many bodies at once: one render through the stack gives the headers."""
     if not variants or spec.documents is None:
         return
-    keys = {id(v): reverse(name, kwargs=v.kwargs or None) for v in variants}
+    keys = {id(v): path_of(name, v.kwargs) for v in variants}
     if same_frame:
         variants = [
             v
@@ -581,7 +622,7 @@ def _add_documents(
     sample = renderer.render(keys[id(variants[0])], {})
     headers = dict(sample.items())
     for variant, body in spec.documents(variants):
-        path = reverse(name, kwargs=variant.kwargs or None)
+        path = path_of(name, variant.kwargs)
         builder.add(
             Rendered(
                 key=path,
