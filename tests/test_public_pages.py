@@ -564,43 +564,56 @@ def incident_on(frozen, when: dt.datetime, name: str) -> None:
     services.incident_resolve(incident=incident, body="Fixed.")
 
 
-def test_it_groups_history_by_month_newest_first(client, frozen):
+def test_it_groups_history_by_month_newest_first_skipping_empty_months(client, frozen):
     incident_on(frozen, dt.datetime(2025, 6, 3, 9, tzinfo=UTC), "June outage")
     incident_on(frozen, dt.datetime(2025, 4, 20, 9, tzinfo=UTC), "April outage")
 
     html = get(client, reverse("history"))
 
     months = re.findall(r'<h2 id="month-[\d-]+" class="section-title">([^<]*)</h2>', html)
-    assert months == ["June 2025", "May 2025", "April 2025"]
-    may = html[html.index("May 2025") : html.index("April 2025")]
-    assert "No incidents reported." in may
+    assert months == ["June 2025", "April 2025"]
     assert html.index("June outage") < html.index("April outage")
     assert "Older" not in html and "Newer" not in html
 
 
-def test_it_pages_history_by_three_months(client, frozen):
-    incident_on(frozen, dt.datetime(2025, 6, 3, 9, tzinfo=UTC), "June outage")
-    incident_on(frozen, dt.datetime(2025, 2, 14, 9, tzinfo=UTC), "February outage")
-    incident_on(frozen, dt.datetime(2024, 12, 1, 9, tzinfo=UTC), "December outage")
+def test_it_pages_history_by_three_months_that_had_incidents(client, frozen):
+    for when, name in [
+        (dt.datetime(2025, 6, 3, 9, tzinfo=UTC), "June outage"),
+        (dt.datetime(2025, 2, 14, 9, tzinfo=UTC), "February outage"),
+        (dt.datetime(2024, 12, 1, 9, tzinfo=UTC), "December outage"),
+        (dt.datetime(2022, 3, 1, 9, tzinfo=UTC), "March 2022 outage"),
+    ]:
+        incident_on(frozen, when, name)
 
     first = get(client, reverse("history"))
     second = get(client, reverse("history") + "?page=2")
-    third = get(client, reverse("history") + "?page=3")
 
-    assert "June outage" in first and "February outage" not in first
-    assert 'href="/history?page=2">Older</a>' in first and "Newer" not in first
-    assert "February outage" in second and "December outage" not in second
-    assert re.findall(r'class="section-title">([^<]*)</h2>', second) == [
-        "March 2025",
+    assert re.findall(r'class="section-title">([^<]*)</h2>', first) == [
+        "June 2025",
         "February 2025",
-        "January 2025",
+        "December 2024",
     ]
-    assert 'href="/history?page=1">Newer</a>' in second
-    assert 'href="/history?page=3">Older</a>' in second
-    assert "December outage" in third and "November 2024" in third
-    assert "Older" not in third  # nothing before December
+    assert 'href="/history?page=2">Older</a>' in first and "Newer" not in first
+    assert "March 2022 outage" in second
+    assert 'href="/history?page=1">Newer</a>' in second and "Older" not in second
+    # Every year is one click away, landing on its newest month.
+    assert 'href="/history?page=2#month-2022-03">2022</a>' in first
+    assert 'href="/history#month-2024-12" aria-current="page">2024</a>' in first
     with time_machine.travel(NOW, tick=False):
-        assert client.get(reverse("history") + "?page=4").status_code == 404
+        assert client.get(reverse("history") + "?page=3").status_code == 404
+
+
+def test_history_shows_each_incidents_last_update_and_its_components(client, frozen):
+    api = make_component("API")
+    frozen.move_to(dt.datetime(2025, 6, 3, 9, tzinfo=UTC))
+    incident = make_incident("API errors", components={api: "major_outage"})
+    services.incident_resolve(incident=incident, body="A **bad** deploy was rolled back.")
+
+    html = get(client, reverse("history"))
+
+    assert "Resolved</strong> – A bad deploy was rolled back." in html
+    assert f'data-components="{api.public_id}"' in html
+    assert f'<option value="{api.public_id}">API</option>' in html
 
 
 def test_it_lists_a_month_in_the_pages_time_zone(client, frozen, settings):

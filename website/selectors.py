@@ -13,7 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 
@@ -109,7 +110,7 @@ class PastDay:
 @dataclass
 class HistoryMonth:
     first_day: dt.date
-    incidents: list[Incident]
+    incidents: list[HistoryEntry]
 
 
 # Querysets shared by the pages.
@@ -487,34 +488,105 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def history_page_context(*, page: int, now: dt.datetime | None = None) -> dict[str, object] | None:
-    """Months of incidents and maintenances, newest first, a few months a page.
+@dataclass
+class HistoryEntry:
+    """An incident as the history lists it: its newest update (for the excerpt) and the ids of
+    the public components it affected (for the component filter)."""
 
-    None when the page lies wholly before the first incident (page 1 always exists).
-    """
-    now = now or timezone.now()
-    this_month = timezone.localdate(now).replace(day=1)
-    try:
-        newest = _add_months(this_month, -(page - 1) * HISTORY_MONTHS_PER_PAGE)
-        months = [_add_months(newest, -n) for n in range(HISTORY_MONTHS_PER_PAGE)]
-    except ValueError:  # a page number reaching back before year 1
-        return None
-    range_start = day_start(months[-1])
-    range_end = day_start(_add_months(newest, 1))
+    incident: Incident
+    latest_update: IncidentUpdate | None
+    component_ids: list[str]
 
-    listed = _listed_incidents().filter(_not_upcoming())
-    earliest = listed.aggregate(earliest=Min("started_at"))["earliest"]
-    if page > 1 and (earliest is None or earliest >= range_end):
-        return None
-    incidents = listed.filter(started_at__gte=range_start, started_at__lt=range_end).order_by(
-        "-started_at", "-id"
+
+@dataclass(frozen=True)
+class HistoryYear:
+    year: int
+    page: int
+    # The year's newest month with incidents, the anchor to land on.
+    first_day: dt.date
+
+
+def _history_months() -> list[dt.date]:
+    """The months that have incidents or maintenances, newest first (one query)."""
+    rows = (
+        _listed_incidents()
+        .filter(_not_upcoming())
+        .annotate(month=TruncMonth("started_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values_list("month", flat=True)
+        .distinct()
     )
-    by_month: dict[dt.date, list[Incident]] = defaultdict(list)
-    for incident in incidents:
-        by_month[timezone.localdate(incident.started_at).replace(day=1)].append(incident)
+    months = {timezone.localtime(m).date() if isinstance(m, dt.datetime) else m for m in rows}
+    return sorted(months, reverse=True)
+
+
+def history_page_count() -> int:
+    """How many pages the history has (at least one, which may say there is nothing)."""
+    months = len(_history_months())
+    return max(1, -(-months // HISTORY_MONTHS_PER_PAGE))
+
+
+def history_page_context(*, page: int) -> dict[str, object] | None:
+    """Months that had incidents or maintenances, newest first, a few months a page; empty
+    months are skipped. Each page offers a jump to every year and lists the public components
+    to filter by. None past the last page (page 1 always exists).
+
+    Five queries whatever the history: the months, the page's incidents, their newest updates,
+    their public components, and the public components.
+    """
+    months = _history_months()
+    pages = [
+        months[start : start + HISTORY_MONTHS_PER_PAGE]
+        for start in range(0, len(months), HISTORY_MONTHS_PER_PAGE)
+    ] or [[]]
+    if page > len(pages):
+        return None
+    shown = pages[page - 1]
+    years: dict[int, HistoryYear] = {}
+    for number, chunk in enumerate(pages, start=1):
+        for month in chunk:
+            years.setdefault(month.year, HistoryYear(month.year, number, month))
+    by_month: dict[dt.date, list[HistoryEntry]] = defaultdict(list)
+    if shown:
+        incidents = list(
+            _listed_incidents()
+            .filter(_not_upcoming())
+            .filter(
+                started_at__gte=day_start(shown[-1]),
+                started_at__lt=day_start(_add_months(shown[0], 1)),
+            )
+            .annotate(latest_update_id=_latest_update_id())
+            .order_by("-started_at", "-id")
+        )
+        updates = IncidentUpdate.objects.in_bulk(
+            [i.latest_update_id for i in incidents if i.latest_update_id]
+        )
+        affected: dict[int, list[str]] = defaultdict(list)
+        for incident_id, public_id in (
+            IncidentComponent.objects.filter(
+                incident__in=[i.pk for i in incidents], component__is_public=True
+            )
+            .order_by("component__position", "component__name")
+            .values_list("incident_id", "component__public_id")
+        ):
+            affected[incident_id].append(public_id)
+        for incident in incidents:
+            by_month[timezone.localdate(incident.started_at).replace(day=1)].append(
+                HistoryEntry(
+                    incident=incident,
+                    latest_update=updates.get(incident.latest_update_id),
+                    component_ids=affected[incident.pk],
+                )
+            )
     return {
-        "months": [HistoryMonth(first_day=m, incidents=by_month.get(m, [])) for m in months],
+        "months": [HistoryMonth(first_day=m, incidents=by_month[m]) for m in shown],
+        "years": sorted(years.values(), key=lambda y: -y.year),
+        "filter_components": list(
+            Component.objects.public()
+            .select_related("group")
+            .order_by("group__position", "group__name", "position", "name")
+        ),
         "page_number": page,
         "newer_page": page - 1 if page > 1 else None,
-        "older_page": page + 1 if earliest is not None and earliest < range_start else None,
+        "older_page": page + 1 if page < len(pages) else None,
     }
