@@ -113,13 +113,12 @@ def probe_broker() -> None:
     url = settings.CELERY_BROKER_URL
     options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {})
     if url.startswith("filesystem://"):
-        # The file broker has no server: it works as long as its folders take new files. The
-        # first process to send a task makes them, so one not made yet is made here likewise.
-        for key in ("data_folder_in", "data_folder_out"):
-            folder = options.get(key, ".")
-            os.makedirs(folder, exist_ok=True)
-            if not os.access(folder, os.W_OK):
-                raise PermissionError(f"the broker folder {key} is not writable")
+        # The embedded broker has no server: it works as long as its folder takes new files. The
+        # first process to send a task makes it, so one not made yet is made here likewise.
+        folder = options.get("folder", ".")
+        os.makedirs(folder, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError("the broker folder is not writable")
         return
     seconds = settings.HEALTH_TIMEOUT_MS / 1000
     # A broker that accepts the connection and then says nothing must not hold the thread for

@@ -218,17 +218,15 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1, maximum=600)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "status@localhost")
 
-# Celery: Redis or RabbitMQ in production; a broker kept in files under VAR_DIR by default,
-# so the quick start needs no server (statuspage/celery.py creates its folders).
+# Celery: Redis or RabbitMQ in production; by default the embedded broker of
+# statuspage/broker.py, messages kept as files under VAR_DIR/broker, so the quick start needs no
+# server (its folders are made by the first process that sends or takes a task).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
+        "folder": str(VAR_DIR / "broker"),
+        # Seconds an idle worker waits before it looks in the queues again.
+        "polling_interval": 0.5,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True

@@ -260,26 +260,20 @@ def test_a_broker_that_never_answers_is_down_once_the_timeout_has_passed(client,
 @pytest.mark.django_db
 def test_a_file_broker_folder_is_made_when_missing(client, settings, tmp_path):
     settings.CELERY_BROKER_URL = "filesystem://"
-    queue = tmp_path / "broker" / "queue"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(queue),
-        "data_folder_out": str(queue),
-    }
+    folder = tmp_path / "broker"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"folder": str(folder)}
 
     body = client.get("/health").json()
 
     assert body["checks"]["broker"]["status"] == "ok"
-    assert queue.is_dir()
+    assert folder.is_dir()
 
 
 @pytest.mark.django_db
 def test_a_file_broker_whose_folder_cannot_be_made_is_down(client, settings, tmp_path):
     (tmp_path / "broker").write_text("a file where the broker's folder should be")
     settings.CELERY_BROKER_URL = "filesystem://"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(tmp_path / "broker" / "queue"),
-        "data_folder_out": str(tmp_path / "broker" / "queue"),
-    }
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"folder": str(tmp_path / "broker" / "inner")}
 
     response = client.get("/health")
 
