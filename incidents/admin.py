@@ -7,6 +7,7 @@ comes back to the same form as an error. Fields the services own are never edita
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
@@ -24,6 +25,8 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -70,6 +73,28 @@ def _choice_filter(parameter: str, title: str, choices: list[tuple[str, str]]) -
 
     ChoiceFilter.title = title
     return ChoiceFilter
+
+
+# The admin's home page begins with what needs attention (templatetags/staff_home.py).
+admin.site.index_template = "admin/status_index.html"
+
+
+def short_datetime(value: dt.datetime | None) -> str:
+    """A date and time in the admin's time zone, short enough for a list column."""
+    if value is None:
+        return "-"
+    return date_format(timezone.localtime(value), "j M Y, H:i")
+
+
+def short_span(delta: dt.timedelta) -> str:
+    """How long something lasted, in the two largest units: "3 d 4 h", "2 h 5 min", "40 s"."""
+    seconds = max(int(delta.total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (seconds, "s")]
+    shown = [f"{n} {unit}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "0 s"
 
 
 def _service_error(form: Form, error: ValidationError) -> None:
@@ -131,6 +156,16 @@ class IncidentAdminBase(admin.ModelAdmin):
     @admin.display(description="draft", boolean=True, ordering="is_draft")
     def draft(self, incident: Incident) -> bool:
         return incident.is_draft
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, incident: Incident) -> str:
+        return short_datetime(incident.started_at)
+
+    @admin.display(description="lasted", ordering="resolved_at")
+    def duration(self, incident: Incident) -> str:
+        if incident.resolved_at is None:
+            return "ongoing"
+        return short_span(incident.resolved_at - incident.started_at)
 
     # Helpers for the custom pages.
 
@@ -234,8 +269,8 @@ class IncidentAdmin(IncidentAdminBase):
         "name",
         "status_label",
         "impact_label",
-        "started_at",
-        "resolved_at",
+        "started",
+        "duration",
         "draft",
         "backfilled",
     ]
@@ -301,7 +336,21 @@ class IncidentAdmin(IncidentAdminBase):
             raise PermissionDenied
         components = ordered_components()
         template_form = TemplateChoiceForm(request.GET or None)
-        if request.method == "POST":
+        if request.method == "POST" and "_template" in request.POST:
+            # Fill in from a template what it names; everything else stays as typed.
+            template_form = TemplateChoiceForm(request.POST)
+            typed: dict[str, Any] = {
+                key: request.POST.get(key) for key in request.POST if key != "csrfmiddlewaretoken"
+            }
+            typed["deliver_notifications"] = "deliver_notifications" in request.POST
+            typed["is_draft"] = "is_draft" in request.POST
+            if template_form.is_valid() and template_form.cleaned_data["template"]:
+                typed.update(
+                    IncidentOpenForm.initial_from_template(template_form.cleaned_data["template"])
+                )
+            form = IncidentOpenForm(initial=typed, components=components)
+            preview = None
+        elif request.method == "POST":
             form = IncidentOpenForm(request.POST, components=components)
             preview = self.preview_of(request)
             if preview is None and form.is_valid():
@@ -511,11 +560,9 @@ class MaintenanceAdmin(IncidentAdminBase):
     list_display = [
         "name",
         "status_label",
-        "scheduled_for",
-        "scheduled_until",
+        "window",
         "auto_transition",
         "component_count",
-        "resolved_at",
     ]
     list_filter = [
         _choice_filter("status", "status", list(MaintenanceStatus.choices)),
@@ -566,6 +613,16 @@ class MaintenanceAdmin(IncidentAdminBase):
             request, title=f"Edit: {maintenance.name}", incident=maintenance, form=form
         )
         return TemplateResponse(request, "admin/incidents/maintenance/edit.html", context)
+
+    @admin.display(description="window", ordering="scheduled_for")
+    def window(self, maintenance: Incident) -> str:
+        start, end = maintenance.scheduled_for, maintenance.scheduled_until
+        if start is None or end is None:
+            return "-"
+        local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+        if local_start.date() == local_end.date():
+            return f"{short_datetime(start)} to {date_format(local_end, 'H:i')}"
+        return f"{short_datetime(start)} to {short_datetime(end)}"
 
     @admin.display(description="components", ordering="component_count")
     def component_count(self, maintenance: Incident) -> int:

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.db.models import F, OrderBy
+from django.utils import timezone
+from django.utils.functional import lazy
 
 from incidents.models import (
     CLOSED_STATUSES,
@@ -42,7 +43,8 @@ UPDATE_STATUSES = [
     (v, label) for v, label in IncidentStatus.choices if v != IncidentStatus.POSTMORTEM
 ]
 
-_TIME_HELP = f"In the page's time zone ({settings.TIME_ZONE})."
+# Read when the form renders: the zone staff chose is active then (statuspage.timezones).
+_TIME_HELP = lazy(lambda: f"In your time zone ({timezone.get_current_timezone_name()}).", str)()
 _MARKDOWN_HELP = "Markdown: **bold**, _italic_, [links](https://example.com), lists, `code`."
 
 

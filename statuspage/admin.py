@@ -14,14 +14,15 @@ from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from statuspage import timezones
 from statuspage.branding import current_page
 from statuspage.models import (
     ChangeReason,
@@ -43,6 +44,18 @@ def _admin_title() -> str:
 admin.site.site_header = lazy(_admin_title, str)()
 admin.site.site_title = lazy(_admin_title, str)()
 admin.site.index_title = "Status page"
+# The home page lists what needs attention and every section; pages use the whole width.
+admin.site.enable_nav_sidebar = False
+
+_stock_urls = admin.site.get_urls
+
+
+def _site_urls() -> list[URLPattern | URLResolver]:
+    """The stock admin's pages and the site-wide ones of ours (the staff time zone)."""
+    return [*timezones.admin_urls(), *_stock_urls()]
+
+
+admin.site.get_urls = _site_urls  # type: ignore[method-assign]  # one site, one extra page
 
 HISTORY_ROWS = 25
 
@@ -67,39 +80,122 @@ def incident_admin_link(incident_public_id: str) -> SafeString | str:
     return format_html('<a href="{}">{}</a>', url, incident_public_id)
 
 
+INLINE_FIELDS = ("name", "position", "is_public", "showcase")
+
+
 class ComponentInline(admin.TabularInline):
-    """The group's components, listed with links; they are edited on their own pages."""
+    """The group's components in their order: rename them, renumber them, add new ones here.
+
+    Statuses are not edited here (they change through incidents and the component's page).
+    """
 
     model = Component
-    fields = readonly_fields = ("name", "status_label", "position", "is_public", "showcase")
+    fields = ["name", "position", "status_label", "is_public", "showcase"]
+    readonly_fields = ["status_label"]
     ordering = ["position", "name"]
-    extra = 0
+    extra = 1
     show_change_link = True
     can_delete = False
 
     @admin.display(description="status")
-    def status_label(self, component: Component) -> SafeString:
+    def status_label(self, component: Component) -> SafeString | str:
+        if component.pk is None:
+            return status_badge(ComponentStatus.OPERATIONAL, ComponentStatus.OPERATIONAL.label)
         return status_badge(component.status, component.get_status_display())
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ComponentGroupForm(forms.ModelForm):
+    """A group, with the components to move into it from elsewhere (they go last, in the order
+    listed)."""
+
+    add_components = forms.ModelMultipleChoiceField(
+        label="Move components into this group",
+        queryset=Component.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Components of other groups or of none; they are added after the group's own.",
+    )
+
+    class Meta:
+        model = ComponentGroup
+        fields = ["name", "description", "position", "is_public", "collapsed"]
+        help_texts = {"position": "Groups are shown by position, lower first."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        others = Component.objects.select_related("group").order_by(
+            "group__position", "group__name", "position", "name"
+        )
+        if self.instance.pk is not None:
+            others = others.exclude(group=self.instance)
+        field = self.fields["add_components"]
+        field.queryset = others  # type: ignore[attr-defined]  # a ModelMultipleChoiceField
+        field.label_from_instance = lambda c: (  # type: ignore[attr-defined]  # same field
+            f"{c.group.name} / {c.name}" if c.group else c.name
+        )
 
 
 @admin.register(ComponentGroup)
 class ComponentGroupAdmin(admin.ModelAdmin):
+    form = ComponentGroupForm
     list_display = ["name", "position", "is_public", "collapsed", "component_count"]
     list_editable = ["position", "is_public", "collapsed"]
     list_filter = ["is_public", "collapsed"]
     search_fields = ["name", "description"]
-    fields = ["name", "description", "position", "is_public", "collapsed", "public_id"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "position", "is_public", "collapsed"]}),
+        ("Components", {"fields": ["add_components"]}),
+        ("Identity", {"fields": ["public_id"], "classes": ["collapse"]}),
+    ]
     readonly_fields = ["public_id"]
     inlines = [ComponentInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ComponentGroup]:
         return super().get_queryset(request).annotate(component_count=Count("components"))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
+        """A new group goes after the others."""
+        initial = super().get_changeform_initial_data(request)
+        last = ComponentGroup.objects.aggregate(last=Max("position"))["last"]
+        initial.setdefault("position", str(0 if last is None else last + 1))
+        return initial
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        group = form.instance
+        moved = form.cleaned_data.get("add_components") or []
+        if moved:
+            last = group.components.aggregate(last=Max("position"))["last"]
+            position = 0 if last is None else last + 1
+            for component in moved:
+                component.group = group
+                component.position = position
+                position += 1
+                # Only these fields, so a status set meanwhile is kept.
+                component.save(update_fields=["group", "position", "updated_at"])
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool
+    ) -> None:
+        """Existing components save only what the row changed (never their status)."""
+        if formset.model is not Component:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.forms:
+            if not row.has_changed():
+                continue
+            component = row.instance
+            if component.pk is None:
+                component.group = form.instance
+                component.save()
+                formset.new_objects.append(component)
+            else:
+                fields = [name for name in row.changed_data if name in INLINE_FIELDS]
+                component.save(update_fields=[*fields, "updated_at"])
+                formset.changed_objects.append((component, fields))
 
     @admin.display(description="components", ordering="component_count")
     def component_count(self, group: ComponentGroup) -> int:
