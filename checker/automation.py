@@ -335,7 +335,7 @@ def _reopens(ours: AutomatedIncident, *, now: dt.datetime) -> bool:
     return (
         incident.status == IncidentStatus.RESOLVED
         and incident.resolved_at is not None
-        and now - incident.resolved_at <= dt.timedelta(seconds=settings.CHECKER_REOPEN_SECONDS)
+        and now - incident.resolved_at < dt.timedelta(seconds=settings.CHECKER_REOPEN_SECONDS)
         and incident.updates.count() == ours.updates_posted
     )
 
