@@ -403,3 +403,15 @@ def notice_email(subscriber: Subscriber, notice: str) -> EmailMultiAlternatives:
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
+
+
+def event_update(incident: Incident, update_id: int | None) -> IncidentUpdate | None:
+    """The update an event of `incident` tells (its newest when the event names none)."""
+    return _update_of(update_id, incident)
+
+
+def event_status_label(kind: str, incident: Incident, update: IncidentUpdate | None) -> str:
+    """The one status a message about the event shows (emails and chat messages alike)."""
+    if kind == EventKind.POSTMORTEM_PUBLISHED:
+        return "Postmortem"
+    return _status_label(incident, update)

@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from notifications import dispatch, payloads, tokens
 from notifications.addresses import EmailRefused, canonical_email
-from notifications.emails import notice_email
+from notifications.channels.chat_formats import ChatMessage, chat_payload, moment_text
+from notifications.emails import branding, notice_email
 from notifications.models import (
     Delivery,
     DeliveryStatus,
@@ -350,6 +351,110 @@ def webhook_challenge_restart(*, subscriber: Subscriber) -> bool:
     return bool(restarted)
 
 
+# Chat channels
+
+
+@transaction.atomic
+def chat_create(*, service: str, url: str, components: Iterable[Component] = ()) -> Subscriber:
+    """Staff add a chat channel by its incoming-webhook URL: trusted, so confirmed at once. A
+    URL already known becomes this channel again, active, with these components."""
+    subscriber, _ = Subscriber.objects.select_for_update().update_or_create(
+        kind=SubscriberKind.CHAT,
+        url=normalize_url(url),
+        defaults={
+            "chat_service": service,
+            "confirmed_at": timezone.now(),
+            "unsubscribed_at": None,
+            "disabled_at": None,
+            "disabled_reason": "",
+            "consecutive_failures": 0,
+            "self_registered": False,
+            "notice": "",
+            "notice_requested_at": None,
+        },
+    )
+    subscriber.components.set(list(components))
+    return subscriber
+
+
+@transaction.atomic
+def chat_signup(*, service: str, url: str, components: Iterable[Component] = ()) -> Subscriber:
+    """Someone adds a chat channel on the public page, as an email address subscribes: a new
+    or departed channel is sent a message with a confirmation link (someone in the channel
+    confirms), an active one a message with its manage link, and its choice stays as it is.
+    Whoever knows a channel's webhook URL can post there anyway; the link keeps anyone else's
+    channel from being subscribed by mistake."""
+    address = normalize_url(url)
+    subscriber = (
+        Subscriber.objects.select_for_update().filter(kind=SubscriberKind.CHAT, url=address).first()
+    )
+    if subscriber is None:
+        try:
+            with transaction.atomic():
+                subscriber = Subscriber.objects.create(
+                    kind=SubscriberKind.CHAT,
+                    url=address,
+                    chat_service=service,
+                    self_registered=True,
+                )
+        except IntegrityError:  # the same URL added twice at the same moment
+            subscriber = Subscriber.objects.select_for_update().get(
+                kind=SubscriberKind.CHAT, url=address
+            )
+    if subscriber.is_active:
+        _request_notice(subscriber, Notice.ALREADY_SUBSCRIBED)
+        return subscriber
+    subscriber.chat_service = service
+    subscriber.requested_at = timezone.now()
+    subscriber.save(update_fields=["chat_service", "requested_at"])
+    subscriber.components.set(list(components))
+    _request_notice(subscriber, Notice.CONFIRM)
+    return subscriber
+
+
+def _chat_notice_send(subscriber: Subscriber, notice: str) -> None:
+    """Post the notice about the subscription itself into the chat channel."""
+    page_name = branding().name
+    now = timezone.now()
+    if notice == Notice.CONFIRM:
+        message = ChatMessage(
+            page_name=page_name,
+            title=f"Confirm the updates of {page_name} in this channel",
+            status="Confirm",
+            colour="#1f66c9",
+            when=moment_text(now),
+            timestamp=now.isoformat(),
+            text=(
+                f"Someone asked for this channel to get the updates of {page_name}: incidents "
+                "as they open, change and end, and scheduled maintenance. Nothing is posted "
+                f"until someone here confirms. The link works for "
+                f"{settings.NOTIFY_CONFIRM_MAX_AGE_HOURS} hours."
+            ),
+            url=tokens.confirm_url(subscriber),
+            link_label="Confirm the subscription",
+        )
+    else:
+        message = ChatMessage(
+            page_name=page_name,
+            title=f"This channel already gets the updates of {page_name}",
+            status="Subscribed",
+            colour="#17804a",
+            when=moment_text(now),
+            timestamp=now.isoformat(),
+            text="Someone asked again; nothing changed. Choose components or leave here.",
+            url=tokens.manage_url(subscriber),
+            link_label="Choose components",
+        )
+    body = json.dumps(chat_payload(subscriber.chat_service, message), separators=(",", ":"))
+    with WebhookTransport() as transport:
+        transport.post(
+            url=subscriber.url,
+            body=body.encode(),
+            headers={},
+            public_only=subscriber.self_registered,
+        )
+
+
 # Notices
 
 
@@ -361,7 +466,7 @@ def subscriber_send_notice(*, subscriber_id: int) -> bool:
     look in their inbox, and they can ask again.
     """
     subscriber = Subscriber.objects.filter(pk=subscriber_id).exclude(notice="").first()
-    if subscriber is None or subscriber.kind != SubscriberKind.EMAIL:
+    if subscriber is None or subscriber.kind == SubscriberKind.WEBHOOK:
         return False
     notice = subscriber.notice
     claimed = Subscriber.objects.filter(pk=subscriber.pk, notice=notice).update(
@@ -370,8 +475,11 @@ def subscriber_send_notice(*, subscriber_id: int) -> bool:
     if not claimed:
         return False
     try:
-        with EmailTransport() as transport:
-            transport.send(notice_email(subscriber, notice))
+        if subscriber.kind == SubscriberKind.CHAT:
+            _chat_notice_send(subscriber, notice)
+        else:
+            with EmailTransport() as transport:
+                transport.send(notice_email(subscriber, notice))
     except TransportError as error:
         logger.warning(
             "Could not send the %s notice to subscriber %s: %s", notice, subscriber.pk, error

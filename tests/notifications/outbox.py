@@ -15,7 +15,7 @@ def fan_out_pending() -> int:
 def send_due() -> int:
     """Send batches until no delivery is due; returns how many deliveries were claimed."""
     total = 0
-    for channel in (SubscriberKind.EMAIL, SubscriberKind.WEBHOOK):
+    for channel in SubscriberKind.values:
         while claimed := sending.deliveries_send_batch(channel=channel):
             total += claimed
     return total
