@@ -539,3 +539,22 @@ def test_dropped_publications_are_deleted_off_the_publishers_path(story, setting
     while list(publishing.root().glob(f"{publishing.TRASH}*")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not list(publishing.root().glob(f"{publishing.TRASH}*"))
+
+
+def test_a_history_page_renders_again_only_when_its_incidents_change(story):
+    from statuspage.services import component_set_status
+
+    api, incident, _maintenance = story
+    first = publishing.publish(force=True)
+    assert first is not None
+    component_set_status(component=api, status="degraded_performance")
+    second = published()
+    assert second.token != first.token
+    assert _same_file(first, second, "/history")
+    services.incident_post_update(incident=incident, status="identified", body="Found it.")
+    third = published()
+    assert not _same_file(second, third, "/history")
+    assert (
+        "Found it."
+        in (publishing.root() / third.token / third.artifacts["/history"][0]).read_text()
+    )

@@ -5,7 +5,7 @@ re-renders only the incidents that changed."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+import hashlib
 import time
 from collections.abc import Iterator
 
@@ -17,14 +17,43 @@ from incidents.models import Incident, IncidentComponent
 from statuspage.models import Component, ComponentStatus, UptimeDay
 from website.caching import Variant
 from website.extensions import components_with_response_times
-from website.selectors import UPTIME_DAYS
+from website.selectors import (
+    HISTORY_MONTHS_PER_PAGE,
+    UPTIME_DAYS,
+    _history_months,
+    _not_upcoming,
+)
 from website.serializers import page_updated_at
 
 
 def history_pages() -> Iterator[Variant]:
-    """Page 1, 2, ... for as long as the history goes (the publisher stops at the first 404)."""
-    for number in itertools.count(1):
-        yield Variant(query={"page": str(number)} if number > 1 else {})
+    """Page 1, 2, ... of the history, each with a fingerprint of what it shows: the months every
+    page lists (for the jump to a year) and the page's incidents as their own pages show them.
+    The public components the filter offers are part of every page's frame."""
+    months = _history_months()
+    per_page = HISTORY_MONTHS_PER_PAGE
+    pages = [months[start : start + per_page] for start in range(0, len(months), per_page)]
+    page_of = {month: number for number, chunk in enumerate(pages, start=1) for month in chunk}
+    listed: dict[int, list[str]] = {number: [] for number in range(1, len(pages) + 1)}
+    rows = (
+        Incident.objects.public()
+        .filter(_not_upcoming())
+        .annotate(last_update=Max("updates__updated_at"), update_count=Count("updates"))
+        .order_by("id")
+        .values_list("id", "started_at", "updated_at", "last_update", "update_count")
+    )
+    for pk, started_at, updated_at, last_update, update_count in rows:
+        number = page_of.get(timezone.localdate(started_at).replace(day=1))
+        if number is not None:
+            listed[number].append(f"{pk}|{started_at}|{updated_at}|{last_update}|{update_count}")
+    frame = hashlib.blake2b(repr(months).encode(), digest_size=8).hexdigest()
+    for number in range(1, max(1, len(pages)) + 1):
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(frame.encode())
+        digest.update("\n".join(listed.get(number, ())).encode())
+        yield Variant(
+            query={"page": str(number)} if number > 1 else {}, fingerprint=digest.hexdigest()
+        )
 
 
 def _incident_variants(incidents: QuerySet[Incident]) -> Iterator[Variant]:
