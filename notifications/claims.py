@@ -23,7 +23,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from notifications import journal
+from notifications import coalescing, journal
 from notifications.models import Delivery, DeliveryStatus
 from notifications.outcomes import discard_journal, mark_sent
 
@@ -96,8 +96,12 @@ class ClaimLease:
                 connections.close_all()  # this thread's own connections
 
 
-def deliveries_claim(*, channel: str, limit: int, now: dt.datetime | None = None) -> Claim:
-    """Claim up to `limit` due deliveries of one channel, oldest first.
+def deliveries_claim(
+    *, channel: str, limit: int, now: dt.datetime | None = None, coalesce: bool = False
+) -> Claim:
+    """Claim up to `limit` due deliveries of one channel, oldest first; with `coalesce`, also
+    the pending deliveries of the same subscribers and incidents, to be told in the same
+    messages (notifications/coalescing.py).
 
     The conditional update (still pending?) decides which worker gets a row; on PostgreSQL
     SKIP LOCKED lets concurrent workers pick different rows to begin with.
@@ -121,11 +125,13 @@ def deliveries_claim(*, channel: str, limit: int, now: dt.datetime | None = None
         if won:
             break
         # Every row went to another worker between our read and our update: look again.
-    claim.deliveries = list(
-        Delivery.objects.filter(claim_token=claim.token, status=DeliveryStatus.SENDING)
-        .select_related("subscriber")
-        .order_by("id")
-    )
+    claimed = Delivery.objects.filter(claim_token=claim.token, status=DeliveryStatus.SENDING)
+    claim.deliveries = list(claimed.select_related("subscriber", "event").order_by("id"))
+    if coalesce and (extra := coalescing.companions(claim.deliveries, channel=channel)):
+        Delivery.objects.filter(pk__in=extra, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENDING, claim_token=claim.token, claimed_at=now
+        )
+        claim.deliveries = list(claimed.select_related("subscriber", "event").order_by("id"))
     return claim
 
 

@@ -8,7 +8,9 @@ subscribers, and they are put in by plain substitution.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import cached_property
@@ -280,6 +282,22 @@ class ComponentLine:
     was: str | None
 
 
+def _changes_across(updates: list[IncidentUpdate]) -> list[Any]:
+    """The public component changes of `updates` (oldest first) as one change per component:
+    from its status before the first to its status after the last."""
+    merged: dict[int, Any] = {}
+    for update in updates:
+        for change in getattr(update, "public_component_changes", []):
+            first = merged.get(change.component_id)
+            if first is None:
+                merged[change.component_id] = change
+            else:
+                spanning = copy.copy(change)
+                spanning.old_status = first.old_status
+                merged[change.component_id] = spanning
+    return list(merged.values())
+
+
 def _component_lines(components: list[Component], changes: list[Any]) -> list[ComponentLine]:
     changed = {change.component_id: change for change in changes}
     lines = []
@@ -312,15 +330,23 @@ def event_email(
     incident: Incident,
     update_id: int | None,
     update: IncidentUpdate | None = None,
+    earlier_update_ids: Collection[int] = (),
 ) -> EventEmail:
     """Render the email announcing one event of `incident`.
 
     `incident` must come through serializers.with_serialization_prefetches: only its public
     components (and the public components of its updates' changes) are ever shown. An unsaved
     `update` (with its `public_component_changes`) renders the email of an update not posted yet.
+    `earlier_update_ids`: updates posted since the subscriber's last email and told in this one
+    (notifications are coalesced per incident): they are listed, and what they changed counts
+    as changed.
     """
     if update is None:
         update = _update_of(update_id, incident)
+    earlier = sorted(
+        (u for u in incident.updates.all() if u.pk in earlier_update_ids and u != update),
+        key=lambda u: (u.display_at, u.pk),
+    )
     components: list[Component] = incident.public_components  # type: ignore[attr-defined]  # the prefetch's to_attr
     label = _subject_label(kind, incident, update)
     is_postmortem = kind == EventKind.POSTMORTEM_PUBLISHED
@@ -331,7 +357,7 @@ def event_email(
         if is_postmortem or update is None
         else [
             change
-            for change in getattr(update, "public_component_changes", [])
+            for change in _changes_across([*earlier, update])
             if change.old_status != change.new_status
         ]
     )
@@ -353,6 +379,14 @@ def event_email(
         "is_reminder": kind == EventKind.MAINTENANCE_REMINDER,
         "message_markdown": message_markdown,
         "message_html": email_html(render_markdown(message_markdown)),
+        "earlier_updates": [
+            {
+                "update": u,
+                "status_label": u.status_label,
+                "body_html": email_html(render_markdown(u.body)),
+            }
+            for u in earlier
+        ],
         "components": components,
         "changes": changes,
         "component_lines": _component_lines(components, changes),

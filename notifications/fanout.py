@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.models import EventKind, OutboxEvent
+from notifications import coalescing, dispatch
 from notifications.channels import CHANNELS
 from notifications.models import Delivery, Subscriber
 from notifications.sending import enqueue_sending
@@ -21,6 +22,8 @@ from statuspage.models import Component
 
 # Subscribers read and deliveries inserted per round trip.
 FAN_OUT_CHUNK = 1000
+# Send tasks enqueued for the moments held deliveries fall due, per event and channel.
+MAX_HELD_SENDS = 10
 
 
 def event_audience(event: OutboxEvent) -> QuerySet[Subscriber]:
@@ -57,6 +60,7 @@ def event_fan_out(*, event_id: int) -> int | None:
     """
     now = timezone.now()
     counts: Counter[str] = Counter()
+    due_now: Counter[str] = Counter()
     with transaction.atomic():
         claimed = OutboxEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
             processed_at=now
@@ -65,6 +69,12 @@ def event_fan_out(*, event_id: int) -> int | None:
             return None
         event = OutboxEvent.objects.select_related("incident", "status_change").get(pk=event_id)
         audience = event_audience(event).order_by("pk").values_list("pk", "kind")
+        # Subscribers told of this incident within the interval wait for its end, coalesced.
+        held = {
+            kind: coalescing.held_until(event=event, channel=kind, now=now)
+            for kind, channel in CHANNELS.items()
+            if channel.coalesces and coalescing.coalesces(event)
+        }
         last_id = 0
         while True:
             chunk = list(audience.filter(pk__gt=last_id)[:FAN_OUT_CHUNK])
@@ -77,14 +87,19 @@ def event_fan_out(*, event_id: int) -> int | None:
                         subscriber_id=subscriber_id,
                         channel=kind,
                         created_at=now,
-                        next_attempt_at=now,
+                        next_attempt_at=held.get(kind, {}).get(subscriber_id, now),
                     )
                     for subscriber_id, kind in chunk
                 ],
                 ignore_conflicts=True,
             )
             counts.update(kind for _, kind in chunk)
+            due_now.update(kind for pk, kind in chunk if pk not in held.get(kind, {}))
             last_id = chunk[-1][0]
-        for channel, count in counts.items():
+        for channel, count in due_now.items():
             enqueue_sending(channel, count)
+        for channel, held_for in held.items():
+            # The held deliveries' send, once they fall due (the sweeper is the safety net).
+            for due in sorted(set(held_for.values()))[:MAX_HELD_SENDS]:
+                dispatch.publish_after_commit("send_deliveries", channel, eta=due)
     return sum(counts.values())

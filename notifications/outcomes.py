@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -81,19 +82,39 @@ class BatchOutcomes:
         self.streaks: dict[int, _Streak] = {}
         self.recorded_now = 0
 
-    def accepted(self, delivery: Delivery, now: dt.datetime) -> None:
+    def accepted(
+        self, delivery: Delivery, now: dt.datetime, *, told_too: Sequence[Delivery] = ()
+    ) -> None:
+        """The other side took the delivery's message, which told the `told_too` deliveries
+        as well (a coalesced message): all of them are journaled as sent at once."""
+        ids = [delivery.pk, *(d.pk for d in told_too)]
         if self.writer is not None:
             try:
-                self.writer.append(delivery.pk, now)
+                for pk in ids:
+                    self.writer.append(pk, now)
             except journal.JournalError:
                 logger.warning("The send journal failed; recording each message directly")
                 self.writer = None
         if self.writer is None:
-            self.recorded_now += mark_sent(self._still_claimed(), {delivery.pk: now})
+            self.recorded_now += mark_sent(self._still_claimed(), dict.fromkeys(ids, now))
         else:
-            self.sent[delivery.pk] = now
+            self.sent.update(dict.fromkeys(ids, now))
         streak = self._streak(delivery)
         streak.reset, streak.added = True, 0
+
+    def follow(self, delivery: Delivery, carrier: Delivery) -> None:
+        """`delivery` was to be told in `carrier`'s message, which was not accepted: it shares
+        the carrier's outcome (retried with it, failed or cancelled), without counting against
+        the subscriber a second time."""
+        if carrier.pk in self.retry:
+            self.retry[delivery.pk] = self.retry[carrier.pk]
+        elif carrier.pk in self.failed:
+            self.failed[delivery.pk] = self.failed[carrier.pk]
+        else:
+            for ids in self.cancelled.values():
+                if carrier.pk in ids:
+                    ids.append(delivery.pk)
+                    break
 
     def _still_claimed(self) -> QuerySet[Delivery]:
         """The claim's deliveries the sweeper has not taken back."""

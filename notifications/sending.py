@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from notifications import dispatch, journal
+from notifications import coalescing, dispatch, journal
 from notifications.channels import channel_for
 from notifications.channels.base import BatchEvents, Channel, NothingToSend, Unrenderable
 from notifications.claims import Claim, ClaimLease, deliveries_claim
@@ -47,7 +47,11 @@ def enqueue_sending(channel: str, count: int, *, after_commit: bool = True) -> i
 def deliveries_send_batch(*, channel: str, limit: int | None = None) -> int:
     """Claim one batch of due deliveries of `channel` and send them; returns how many it claimed."""
     channel_class = channel_for(channel)
-    claim = deliveries_claim(channel=channel, limit=limit or channel_class.batch_size())
+    claim = deliveries_claim(
+        channel=channel,
+        limit=limit or channel_class.batch_size(),
+        coalesce=channel_class.coalesces,
+    )
     if not claim.deliveries:
         return 0
     with ClaimLease(claim.token) as lease, channel_class(BatchEvents(claim.deliveries)) as sender:
@@ -85,8 +89,11 @@ def _send_claim(claim: Claim, channel: Channel, lease: ClaimLease) -> None:
     outcomes = BatchOutcomes(claim.token, writer)
     disabled: set[int] = set()
     unrenderable: set[int] = set()
+    planned = coalescing.messages(
+        claim.deliveries, channel.batch.events, coalescing=channel.coalesces
+    )
     try:
-        for delivery in claim.deliveries:
+        for delivery, earlier in planned:
             if lease.lost:
                 logger.warning("Claim %s was taken back while sending; stopping", claim.token)
                 break
@@ -96,28 +103,34 @@ def _send_claim(claim: Claim, channel: Channel, lease: ClaimLease) -> None:
                 reason = _inactive_reason(delivery.subscriber)
             if reason is not None:
                 outcomes.cancel(delivery, reason)
-                continue
-            try:
-                channel.send(delivery)
-            except NothingToSend:
-                outcomes.cancel(delivery, "Nothing public left to tell.")
-            except Unrenderable as error:
-                if delivery.event_id not in unrenderable:
-                    unrenderable.add(delivery.event_id)
-                    logger.error(
-                        "The message of event %s cannot be built: %s", delivery.event_id, error
-                    )
-                outcomes.unsendable(
-                    delivery, f"The message could not be built: {error}", now=timezone.now()
-                )
-            except TransportError as error:
-                permanent = channel.permanent(error)
-                if outcomes.refused(
-                    delivery, error.message, permanent=permanent, now=timezone.now()
-                ):
-                    disabled.add(delivery.subscriber_id)
             else:
-                outcomes.accepted(delivery, timezone.now())
+                try:
+                    if earlier:
+                        channel.send_coalesced(delivery, earlier)
+                    else:
+                        channel.send(delivery)
+                except NothingToSend:
+                    outcomes.cancel(delivery, "Nothing public left to tell.")
+                except Unrenderable as error:
+                    if delivery.event_id not in unrenderable:
+                        unrenderable.add(delivery.event_id)
+                        logger.error(
+                            "The message of event %s cannot be built: %s", delivery.event_id, error
+                        )
+                    outcomes.unsendable(
+                        delivery, f"The message could not be built: {error}", now=timezone.now()
+                    )
+                except TransportError as error:
+                    permanent = channel.permanent(error)
+                    if outcomes.refused(
+                        delivery, error.message, permanent=permanent, now=timezone.now()
+                    ):
+                        disabled.add(delivery.subscriber_id)
+                else:
+                    outcomes.accepted(delivery, timezone.now(), told_too=earlier)
+                    continue
+            for told in earlier:
+                outcomes.follow(told, delivery)
     finally:
         if outcomes.writer is not None:
             outcomes.writer.close()

@@ -301,6 +301,9 @@ if not NOTIFY_JOURNAL_URL.startswith(("redis://", "rediss://", "file:///")):
 # Seconds a worker's claim on a batch lasts unless renewed: the worker renews it every third of
 # that while the batch runs, and the sweeper takes back (and retries) a claim whose lease ran out.
 NOTIFY_CLAIM_LEASE_SECONDS = env_int("NOTIFY_CLAIM_LEASE_SECONDS", 45, minimum=3, maximum=3600)
+# Seconds an email subscriber waits at least between two messages about one incident: updates
+# posted meanwhile are held and sent as one message (0: every update at once).
+NOTIFY_MIN_INTERVAL_SECONDS = env_int("NOTIFY_MIN_INTERVAL_SECONDS", 300, minimum=0, maximum=86400)
 # How often the sweeper runs, and how old work must be before it is swept up.
 NOTIFY_SWEEP_SECONDS = env_int("NOTIFY_SWEEP_SECONDS", 60, minimum=1, maximum=3600)
 NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 30, minimum=0, maximum=3600)

@@ -11,3 +11,6 @@ import secrets
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 from statuspage.settings import *  # noqa: E402, F403
+
+# Most tests follow each update's own email; the coalescing tests turn the interval on.
+NOTIFY_MIN_INTERVAL_SECONDS = 0

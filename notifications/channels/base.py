@@ -7,7 +7,7 @@ one for a claimed batch, calls `send` for each delivery and asks `permanent` abo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import ClassVar, Self
 
@@ -61,6 +61,10 @@ class Channel:
     """
 
     kind: ClassVar[str]
+    # True when a subscriber gets one message per incident per NOTIFY_MIN_INTERVAL_SECONDS:
+    # incident events arriving inside the interval are held and told together (see
+    # notifications/coalescing.py) through `send_coalesced`.
+    coalesces: ClassVar[bool] = False
 
     @classmethod
     def batch_size(cls) -> int:
@@ -92,6 +96,11 @@ class Channel:
         Raises NothingToSend when the event has nothing public left for the subscriber, and
         TransportError when the other side did not take the message.
         """
+        raise NotImplementedError
+
+    def send_coalesced(self, delivery: Delivery, earlier: Sequence[Delivery]) -> None:
+        """A channel that `coalesces`: send the delivery's message telling the `earlier`
+        deliveries (same subscriber and incident, older) too; raises as `send` does."""
         raise NotImplementedError
 
     def permanent(self, error: TransportError) -> bool:

@@ -3,6 +3,8 @@ subscriber, sent over one SMTP connection for the batch."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 
 from incidents.models import EventKind, OutboxEvent
@@ -14,6 +16,7 @@ from notifications.transports import EmailTransport, TransportError
 
 class EmailChannel(Channel):
     kind = SubscriberKind.EMAIL
+    coalesces = True
 
     @classmethod
     def batch_size(cls) -> int:
@@ -28,27 +31,37 @@ class EmailChannel(Channel):
     def __init__(self, batch: BatchEvents) -> None:
         super().__init__(batch)
         self.transport = EmailTransport()
-        self._emails: dict[int, EventEmail] = {}
+        self._emails: dict[tuple[int, tuple[int, ...]], EventEmail] = {}
 
-    def event_email(self, event: OutboxEvent) -> EventEmail | None:
-        """The event's email, rendered once for the batch; None when the event tells email
-        subscribers nothing (any more)."""
+    def event_email(
+        self, event: OutboxEvent, earlier: Sequence[OutboxEvent] = ()
+    ) -> EventEmail | None:
+        """The event's email (telling the `earlier` events' updates too), rendered once for the
+        batch; None when the event tells email subscribers nothing (any more)."""
         if not self.tells(event.kind):
             return None
         incident = self.batch.public_incident(event)
         if incident is None:
             return None
-        if event.pk not in self._emails:
-            self._emails[event.pk] = event_email(
-                kind=event.kind, incident=incident, update_id=event.update_id
+        earlier_updates = tuple(sorted({e.update_id for e in earlier if e.update_id}))
+        key = (event.pk, earlier_updates)
+        if key not in self._emails:
+            self._emails[key] = event_email(
+                kind=event.kind,
+                incident=incident,
+                update_id=event.update_id,
+                earlier_update_ids=earlier_updates,
             )
-        return self._emails[event.pk]
+        return self._emails[key]
 
     def send(self, delivery: Delivery) -> None:
+        self.send_coalesced(delivery, ())
+
+    def send_coalesced(self, delivery: Delivery, earlier: Sequence[Delivery]) -> None:
         event = self.batch.event(delivery)
         subscriber = delivery.subscriber
         try:
-            content = self.event_email(event)
+            content = self.event_email(event, [self.batch.event(d) for d in earlier])
             if content is None:
                 raise NothingToSend
             # An SMTP server takes the message serialized once for the batch, with this
