@@ -201,6 +201,7 @@ def test_public_pages_show_the_brand(client, media):
     # Channels staff turned off are not offered.
     assert "Atom feed" not in html
     assert ">Subscribe</a>" not in html
+    assert "Get notified by email" not in html
     css = client.get("/branding.css")
     assert css["Content-Type"].startswith("text/css")
     assert "--link: #0b5394;" in css.content.decode()
@@ -215,6 +216,7 @@ def test_without_branding_the_page_looks_as_before(client):
     assert "branding.css" not in html
     assert ">Subscribe</a>" in html
     assert "Atom feed" in html
+    assert "Get notified by email" in html
 
 
 def test_a_logo_no_longer_named_is_not_served(client, media):
