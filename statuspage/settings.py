@@ -384,6 +384,21 @@ CELERY_BEAT_SCHEDULE |= {
     "checker-prune-results": {"task": "checker.prune_results", "schedule": 3600.0},
 }
 
+# The work that keeps everything else moving (the sweeper that recovers lost notifications,
+# maintenance reminders and automation) has a queue of its own, like the checker's ticks: a
+# backlog of notifications never delays it, nor lets it expire while it waits. bin/start runs a
+# worker for these two queues besides the one that consumes every queue.
+CONTROL_TASKS = (
+    "incidents.advance_maintenances",
+    "notifications.sweep",
+    "notifications.record_maintenance_reminders",
+)
+CELERY_TASK_QUEUES = [*CELERY_TASK_QUEUES, Queue("control")]
+CELERY_TASK_ROUTES = {
+    **{name: {"queue": "control"} for name in CONTROL_TASKS},
+    **CELERY_TASK_ROUTES,
+}
+
 # Health and metrics (see README) ---------------------------------------------------------------
 # Seconds between the heartbeat tasks beat sends to each queue.
 HEALTH_HEARTBEAT_SECONDS = env_int("HEALTH_HEARTBEAT_SECONDS", 30, minimum=1, maximum=3600)
