@@ -200,12 +200,16 @@ class UptimeBar:
     recorded: dict[int, DayBar]
     uptime_percent: float | None
     incidents: dict[int, list] = field(default_factory=dict)
+    # The same figure over the last RECENT_DAYS days only: what a phone shows of the bar.
+    recent_uptime_percent: float | None = None
 
     @property
     def uptime_display(self) -> str:
-        if self.uptime_percent is None:
-            return "No data"
-        return f"{self.uptime_percent:.2f} % uptime"
+        return _display(self.uptime_percent)
+
+    @property
+    def recent_uptime_display(self) -> str:
+        return _display(self.recent_uptime_percent)
 
     def day(self, index: int) -> DayBar:
         """The day at `index`, quiet or not, with its incidents."""
@@ -218,6 +222,10 @@ class UptimeBar:
         return [self.day(index) for index in range(len(self.dates))]
 
 
+def _display(percent: float | None) -> str:
+    return "No data" if percent is None else f"{percent:.2f} % uptime"
+
+
 _UPTIME_COLUMNS = (
     "component_id",
     "date",
@@ -226,6 +234,18 @@ _UPTIME_COLUMNS = (
     "degraded_seconds",
     "maintenance_seconds",
 )
+
+
+RECENT_DAYS = 30
+
+
+def _uptime_percent(days: Iterable[DayBar], since: dt.datetime, now: dt.datetime) -> float | None:
+    """The uptime formula: the share of the time since `since` not spent down (None before)."""
+    existed = (now - since).total_seconds()
+    if existed <= 0:
+        return None
+    down = sum(day.downtime_seconds for day in days)
+    return max(0.0, 100.0 * (1 - down / existed))
 
 
 def uptime_bars(
@@ -277,17 +297,16 @@ def uptime_bars(
                     if bar is None:
                         bar = recorded[index] = DayBar(dates[index], True)
                     setattr(bar, column, getattr(bar, column) + seconds)
-        existed = (now - tracked_since).total_seconds()
-        if existed <= 0:
-            percent = None
-        else:
-            down = sum(bar.downtime_seconds for bar in recorded.values())
-            percent = max(0.0, 100.0 * (1 - down / existed))
+        recent_from = max(0, days - RECENT_DAYS)
+        recent_since = max(tracked_since, day_start(dates[recent_from]))
         bars[component.pk] = UptimeBar(
             component=component,
             dates=dates,
             tracked_from=tracked_from,
             recorded=recorded,
-            uptime_percent=percent,
+            uptime_percent=_uptime_percent(recorded.values(), tracked_since, now),
+            recent_uptime_percent=_uptime_percent(
+                (bar for index, bar in recorded.items() if index >= recent_from), recent_since, now
+            ),
         )
     return bars

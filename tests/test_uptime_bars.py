@@ -60,7 +60,10 @@ def days_of(html: str, component) -> dict[str, Day]:
 
 def uptime_text(html: str, component) -> str:
     section = component_section(html, component)
-    found = re.search(r'<span class="uptime__percent">([^<]*)</span>', section)
+    # The 90-day figure (a phone shows the 30-day one beside it instead).
+    found = re.search(
+        r'<span class="uptime__percent"><span class="uptime__from-long">([^<]*)</span>', section
+    )
     assert found, "no uptime percentage"
     return found[1]
 

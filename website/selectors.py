@@ -28,7 +28,7 @@ from incidents.models import (
 )
 from statuspage.models import Component, ComponentGroup, ComponentStatus, UptimeDay
 from statuspage.rollup import worst_component_status
-from statuspage.uptime import UptimeBar, day_start, uptime_bars
+from statuspage.uptime import RECENT_DAYS, UptimeBar, day_start, uptime_bars
 from website.extensions import components_with_response_times
 from website.serializers import page_status
 
@@ -198,6 +198,7 @@ def home_page_context(now: dt.datetime | None = None) -> dict[str, object]:
         "component_entries": entries,
         "past_days": _past_days(past, today=today, ongoing=ongoing_days),
         "uptime_days": UPTIME_DAYS,
+        "recent_uptime_days": RECENT_DAYS,
     }
 
 
@@ -475,6 +476,7 @@ def component_page_context(
         "uptime": bars[component.pk],
         "recent_incidents": list(recent),
         "uptime_days": UPTIME_DAYS,
+        "recent_uptime_days": RECENT_DAYS,
         "has_response_times": component.pk in components_with_response_times([component.pk]),
     }
 

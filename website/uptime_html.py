@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.safestring import SafeString, mark_safe
 
-from statuspage.uptime import DayBar, UptimeBar
+from statuspage.uptime import RECENT_DAYS, DayBar, UptimeBar
 
 if TYPE_CHECKING:
     from website.selectors import IncidentLink
@@ -76,8 +76,9 @@ class UptimeBarRenderer:
             f"{self.render_days(bar)}</ol>"
             f'<p class="uptime__legend"><span class="uptime__edge" aria-hidden="true">'
             f'<span class="uptime__from-long">{count} days ago</span>'
-            f'<span class="uptime__from-short">30 days ago</span></span>'
-            f'<span class="uptime__percent">{bar.uptime_display}</span>'
+            f'<span class="uptime__from-short">{RECENT_DAYS} days ago</span></span>'
+            f'<span class="uptime__percent"><span class="uptime__from-long">{bar.uptime_display}'
+            f'</span><span class="uptime__from-short">{bar.recent_uptime_display}</span></span>'
             f'<span class="uptime__edge" aria-hidden="true">Today</span></p></div>'
         )
 
