@@ -222,6 +222,32 @@ SCHEMAS: dict[str, Json] = {
             "allow_sms_subscribers": BOOL,
             "allow_rss_atom_feeds": BOOL,
             "hidden_from_search": BOOL,
+            "notifications_from_email": STR,
+            **dict.fromkeys(
+                ("headline", "page_description", "support_url", "notifications_email_footer"),
+                STR,
+            ),
+            **dict.fromkeys(
+                (
+                    "css_body_background_color",
+                    "css_font_color",
+                    "css_light_font_color",
+                    "css_link_color",
+                    "css_border_color",
+                    "css_greens",
+                    "css_yellows",
+                    "css_oranges",
+                    "css_reds",
+                    "css_blues",
+                    "css_graph_color",
+                    "css_no_data",
+                    "favicon_logo",
+                    "transactional_logo",
+                    "email_logo",
+                    "hero_cover",
+                ),
+                TEXT,
+            ),
         }
     ),  # fmt: skip
     "Count": obj({"count": {"type": "integer"}}),

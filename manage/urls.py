@@ -35,8 +35,8 @@ urlpatterns = [
         PAGE,
         "page",
         GET=(p.get_page, None),
-        PATCH=(p.update_page, None),
-        PUT=(p.update_page, None),
+        PATCH=(p.update_page, "statuspage.change_pagesettings"),
+        PUT=(p.update_page, "statuspage.change_pagesettings"),
     ),
     route(
         rf"{PAGE}/components",

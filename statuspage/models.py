@@ -4,6 +4,7 @@ settings (branding)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -233,6 +234,7 @@ class Heartbeat(models.Model):
 # Branding: the one row of page settings
 
 
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 HEX_COLOUR = RegexValidator(
     r"^#[0-9a-fA-F]{6}$", "Type a colour as # and six hexadecimal digits, e.g. #1d5fc4."
 )
@@ -349,12 +351,21 @@ class PageSettings(StaffTextModel):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        """Refuse colours too close to the background to read (statuspage.contrast)."""
+        """Refuse colours too close to the background to read (statuspage.contrast).
+
+        A value that is not a colour at all is left to its field's own validation, which
+        full_clean reports beside this (a background that is not a colour: the built-in one).
+        """
         super().clean()
+
+        def colour(name: str) -> str:
+            value = getattr(self, name)
+            return value if _COLOUR.fullmatch(value) else ""
+
         problems = contrast_problems(
-            background=self.css_body_background_color,
-            text={name: getattr(self, name) for name in TEXT_COLOUR_FIELDS},
-            graphics={name: getattr(self, name) for name in STATUS_COLOUR_FIELDS},
+            background=colour("css_body_background_color"),
+            text={name: colour(name) for name in TEXT_COLOUR_FIELDS},
+            graphics={name: colour(name) for name in STATUS_COLOUR_FIELDS},
         )
         if problems:
             raise ValidationError(problems)

@@ -1,4 +1,5 @@
-"""Writes to components: every status change goes through `component_set_status`."""
+"""Writes to components (every status change goes through `component_set_status`) and to the
+page settings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from statuspage import uptime
-from statuspage.models import ChangeReason, Component, ComponentStatus, ComponentStatusChange
+from statuspage.models import (
+    ChangeReason,
+    Component,
+    ComponentStatus,
+    ComponentStatusChange,
+    PageSettings,
+)
 from statuspage.version import public_changed
 
 
@@ -178,3 +185,33 @@ def heartbeat_record(*, kind: str, name: str = "", at: dt.datetime | None = None
         unique_fields=["kind", "name"],
         update_fields=["last_seen_at"],
     )
+
+
+# The page settings' fields a write may change: the text, the switches and the colours
+# (logos are uploads, made in the admin).
+PAGE_SETTINGS_FIELDS = (
+    "name", "url", "headline", "page_description", "support_url", "hidden_from_search",
+    "allow_page_subscribers", "allow_incident_subscribers", "allow_email_subscribers",
+    "allow_webhook_subscribers", "allow_rss_atom_feeds", "notifications_from_email",
+    "notifications_email_footer", "css_body_background_color", "css_font_color",
+    "css_light_font_color", "css_link_color", "css_border_color", "css_greens", "css_yellows",
+    "css_oranges", "css_reds", "css_blues", "css_graph_color", "css_no_data",
+)  # fmt: skip
+
+
+@transaction.atomic
+def page_settings_update(*, changes: dict[str, str | bool]) -> PageSettings:
+    """Change some of the page settings (`PAGE_SETTINGS_FIELDS`) and save the one row.
+
+    The row is validated as the admin validates it (colours below contrast included): a
+    ValidationError leaves it as it was. Saving moves the public version.
+    """
+    unknown = sorted(set(changes) - set(PAGE_SETTINGS_FIELDS))
+    if unknown:
+        raise ValueError(f"not page settings fields: {', '.join(unknown)}")
+    row = PageSettings.objects.select_for_update().filter(pk=1).first() or PageSettings(pk=1)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    return row
