@@ -248,3 +248,48 @@ def health_report() -> HealthReport:
     if publication is not None:
         checks["publication"] = publication
     return HealthReport(status=overall_status(checks), checks=checks)
+
+
+def silent_processes(now: dt.datetime | None = None) -> list[str]:
+    """What staff should hear about the background processes: one sentence for each that has
+    been silent longer than HEALTH_STALE_SECONDS (a few of its intervals) or never beat."""
+    now = now or timezone.now()
+    seen = {
+        (kind, name): at
+        for kind, name, at in Heartbeat.objects.values_list("kind", "name", "last_seen_at")
+    }
+
+    def silence(kind: str, name: str = "") -> str | None:
+        at = seen.get((kind, name))
+        if at is None:
+            return "never"
+        age = (now - at).total_seconds()
+        if age <= settings.HEALTH_STALE_SECONDS:
+            return None
+        return f"for {_minutes(age)}"
+
+    alerts = []
+    queues = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+    silent = {name: s for name in queues if (s := silence(HeartbeatKind.WORKER, name))}
+    if silent and len(silent) == len(queues):
+        alerts.append(
+            "No worker heartbeat from any queue "
+            f"({silent[queues[0]]}): the workers or beat, which sends the heartbeats, are not "
+            "running. Notifications, maintenance automation and checks are not being done."
+        )
+    else:
+        alerts += [
+            f"No worker has taken the “{name}” queue’s heartbeat ({when}): its tasks wait."
+            for name, when in silent.items()
+        ]
+    checker = silence(HeartbeatKind.CHECKER)
+    if checker is not None:
+        alerts.append(f"The checker has not run ({checker}): checks are not being probed.")
+    return alerts
+
+
+def _minutes(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{minutes // 60} hours"

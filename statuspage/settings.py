@@ -234,12 +234,25 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
+# Logs: one line per event on stderr (statuspage/logs.py), key=value by default or JSON.
+LOG_FORMAT = env_str("LOG_FORMAT", "keyvalue")
+if LOG_FORMAT not in ("keyvalue", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be keyvalue or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "keyvalue": {"()": "statuspage.logs.KeyValueFormatter"},
+        "json": {"()": "statuspage.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # statuspage/celery.py logs each task's outcome (task.succeeded, task.failed with its
+    # traceback, checker.tick) in place of Celery's own lines.
+    "loggers": {"celery.app.trace": {"level": "CRITICAL"}},
 }
+# Workers log through LOGGING too, instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 CELERY_BEAT_SCHEDULE = {
     "advance-maintenances": {"task": "incidents.advance_maintenances", "schedule": 60.0},
