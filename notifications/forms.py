@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.http import QueryDict
 
 from notifications.addresses import EmailRefused, canonical_email
-from notifications.endpoints import EndpointRefused, check_signup_url
+from notifications.endpoints import EndpointRefused, check_signup_url, private_addresses_allowed
+from notifications.models import ChatService
 from notifications.subscriptions import normalize_url
 from statuspage.models import Component, ComponentGroup
 from website.serializers import load_catalog
@@ -117,6 +119,97 @@ class WebhookSignupForm(ComponentChoiceForm):
         except EndpointRefused as refused:
             raise forms.ValidationError(refused.message) from None
         return url
+
+    @property
+    def is_robot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
+
+
+# Where each chat service's incoming webhooks live (Mattermost is self-hosted: any host). A URL
+# of another host is refused, so the chat form cannot be used to post to any server at all.
+CHAT_HOSTS: dict[str, tuple[str, ...]] = {
+    ChatService.SLACK: ("hooks.slack.com",),
+    ChatService.DISCORD: ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"),
+    ChatService.GOOGLE_CHAT: ("chat.googleapis.com",),
+    ChatService.TEAMS: (
+        ".webhook.office.com",
+        ".logic.azure.com",
+        ".powerplatform.com",
+        ".powerautomate.com",
+    ),
+}
+CHAT_EXAMPLES: dict[str, str] = {
+    ChatService.SLACK: "https://hooks.slack.com/services/T…/B…/…",
+    ChatService.TEAMS: "https://….webhook.office.com/… or a Workflows URL",
+    ChatService.DISCORD: "https://discord.com/api/webhooks/…/…",
+    ChatService.MATTERMOST: "https://chat.example.com/hooks/…",
+    ChatService.GOOGLE_CHAT: "https://chat.googleapis.com/v1/spaces/…/messages?key=…",
+}
+
+
+def check_chat_url(service: str, url: str, *, public: bool) -> None:
+    """Refuse a chat channel's URL with a message saying why (EndpointRefused).
+
+    https only (plain http only where NOTIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES allows local
+    receivers, as in development and tests), on the service's own hosts; a URL entered on the
+    public page must also pass the public webhooks' rules (notifications/endpoints.py).
+    """
+    parts = urlsplit(url)
+    local = private_addresses_allowed()
+    if parts.scheme != "https" and not (local and parts.scheme == "http"):
+        raise EndpointRefused("Use the https:// URL the chat service gave you.")
+    if public:
+        check_signup_url(url)
+    hosts = CHAT_HOSTS.get(service)
+    host = (parts.hostname or "").rstrip(".")
+    if (
+        hosts
+        and not local
+        and not any(
+            host == known or (known.startswith(".") and host.endswith(known)) for known in hosts
+        )
+    ):
+        label = ChatService(service).label
+        raise EndpointRefused(
+            f"This is not a {label} webhook URL: it looks like {CHAT_EXAMPLES[service]}."
+        )
+
+
+class ChatSignupForm(ComponentChoiceForm):
+    service = forms.ChoiceField(
+        choices=ChatService.choices,
+        error_messages={
+            "required": "Choose your chat service.",
+            "invalid_choice": "Choose your chat service.",
+        },
+    )
+    url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        error_messages={
+            "required": "Enter the incoming-webhook URL of your channel.",
+            "invalid": "Enter the full incoming-webhook URL the chat service gave you.",
+            "max_length": "This URL is too long: 500 characters at most.",
+        },
+    )
+    components = _components_field()
+    # Left empty by people, filled in by form-filling robots.
+    website = forms.CharField(required=False)
+
+    public = True
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        service, url = cleaned.get("service"), cleaned.get("url")
+        if service and url:
+            url = normalize_url(url)
+            try:
+                check_chat_url(service, url, public=self.public)
+            except EndpointRefused as refused:
+                self.add_error("url", refused.message)
+            else:
+                cleaned["url"] = url
+        return cleaned
 
     @property
     def is_robot(self) -> bool:

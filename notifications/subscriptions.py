@@ -420,7 +420,7 @@ def _chat_notice_send(subscriber: Subscriber, notice: str) -> None:
         message = ChatMessage(
             page_name=page_name,
             title=f"Confirm the updates of {page_name} in this channel",
-            status="Confirm",
+            status="Subscription",
             colour="#1f66c9",
             when=moment_text(now),
             timestamp=now.isoformat(),

@@ -12,4 +12,5 @@ urlpatterns = [
     path("manage/<str:token>", views.manage, name="manage"),
     path("unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
     path("webhooks", views.webhook_docs, name="webhook_docs"),
+    path("chat", views.chat, name="chat"),
 ]

@@ -23,12 +23,15 @@ from django_htmx.middleware import HtmxDetails
 from notifications import ratelimit, subscriptions, tokens
 from notifications.addresses import email_domain
 from notifications.forms import (
+    CHAT_EXAMPLES,
+    ChatSignupForm,
+    ComponentChoiceForm,
     ComponentsForm,
     SubscribeForm,
     WebhookSignupForm,
     component_choices,
 )
-from notifications.models import new_webhook_secret
+from notifications.models import ChatService, new_webhook_secret
 from notifications.payloads import documentation_url
 from statuspage.models import Component
 
@@ -41,7 +44,7 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _chosen(form: SubscribeForm | WebhookSignupForm | ComponentsForm) -> set[str]:
+def _chosen(form: ComponentChoiceForm) -> set[str]:
     return form.chosen_ids()
 
 
@@ -271,3 +274,55 @@ def webhook_docs(request: HttpRequest) -> HttpResponse:
             return _render_webhooks(request, form, status=429, error=error)
         signup = subscriptions.webhook_signup(url=url, components=form.cleaned_data["components"])
     return _render_webhooks(request, WebhookSignupForm(), signup=signup)
+
+
+def _render_chat(
+    request: HttpRequest, form: ChatSignupForm, status: int = 200, **extra: object
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "component_groups": component_choices(_chosen(form)),
+        "examples": CHAT_EXAMPLES,
+        "confirm_hours": settings.NOTIFY_CONFIRM_MAX_AGE_HOURS,
+        **extra,
+    }
+    return render(request, "notifications/chat.html", context, status=status)
+
+
+# CSRF-protected and never cached, like the webhook sign-up: each sign-up costs a message
+# posted by our workers, which another site must not be able to trigger from its visitors.
+@never_cache
+@require_http_methods(["GET", "POST"])
+def chat(request: HttpRequest) -> HttpResponse:
+    """Add a chat channel by its incoming-webhook URL. The channel gets a message with a
+    confirmation link (or, when it is subscribed already, its manage link); the page says the
+    same either way."""
+    if request.method == "GET":
+        return _render_chat(request, ChatSignupForm())
+
+    form = ChatSignupForm(request.POST)
+    by_address = ratelimit.hit(
+        "chat-ip", ratelimit.client_key(request), limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_IP
+    )
+    if not by_address.allowed:
+        error = (
+            "Too many sign-ups have come from your network. Please try again in "
+            f"{by_address.retry_after_minutes} minutes."
+        )
+        return _render_chat(request, form, status=429, error=error)
+    if not form.is_valid():
+        return _render_chat(request, form, status=400)
+    service = form.cleaned_data["service"]
+    if not form.is_robot:
+        url = form.cleaned_data["url"]
+        by_url = ratelimit.hit("chat-url", url, limit=settings.NOTIFY_SUBSCRIBE_LIMIT_PER_EMAIL)
+        if not by_url.allowed:
+            error = (
+                "We have already posted several messages to this channel in the last hour. "
+                f"Please look there, or try again in {by_url.retry_after_minutes} minutes."
+            )
+            return _render_chat(request, form, status=429, error=error)
+        subscriptions.chat_signup(
+            service=service, url=url, components=form.cleaned_data["components"]
+        )
+    return _render_chat(request, ChatSignupForm(), sent_to=ChatService(service).label)
