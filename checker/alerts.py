@@ -417,6 +417,8 @@ def alert_rule_sync(*, rule: AlertRule, now: dt.datetime | None = None) -> None:
     firing now, so a new mapping applies at once."""
     now = now or timezone.now()
     with transaction.atomic():
+        # The integration's lock first, in the order a payload takes its locks.
+        lock_rows(AlertIntegration.objects.filter(pk=rule.integration_id))
         wanted = set(rule.components.values_list("pk", flat=True))
         rule.checks.exclude(component_id__in=wanted).delete()
         existing = set(rule.checks.values_list("component_id", flat=True))

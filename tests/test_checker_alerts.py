@@ -386,6 +386,7 @@ def test_too_many_alerts_are_refused(api, integration):
     assert not ReceivedAlert.objects.exists()
 
 
+@pytest.mark.public_cache
 @pytest.mark.parametrize("method", ["get", "put", "delete", "head"])
 def test_other_methods_are_refused_and_never_cached(integration, method):
     _, token = integration
