@@ -77,13 +77,19 @@ def _request_notice(subscriber: Subscriber, notice: str) -> None:
 
 
 @transaction.atomic
-def subscription_request(*, email: str, components: Iterable[Component] = ()) -> Subscriber:
+def subscription_request(
+    *, email: str, components: Iterable[Component] = (), confirmed: bool = False
+) -> Subscriber:
     """Someone asks for `email` to be subscribed.
 
     A new, unconfirmed or departed address gets a confirmation link (and the components asked
     for, which count only once it is confirmed); an active one gets a note with its manage link
     and keeps its choice, since whoever asked may not own it. An address we will not mail
     raises EmailRefused.
+
+    With `confirmed`, staff vouch that the address opted in elsewhere (as an import does): a
+    new, unconfirmed or departed address is active at once with these components, an active
+    one is left as it is, and no email is sent either way.
     """
     address = canonical_email(email)
     subscriber = (
@@ -100,7 +106,22 @@ def subscription_request(*, email: str, components: Iterable[Component] = ()) ->
                 kind=SubscriberKind.EMAIL, email__iexact=address
             )
     if subscriber.is_active:
-        _request_notice(subscriber, Notice.ALREADY_SUBSCRIBED)
+        if not confirmed:
+            _request_notice(subscriber, Notice.ALREADY_SUBSCRIBED)
+    elif confirmed:
+        now = timezone.now()
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            requested_at=now,
+            confirmed_at=now,
+            unsubscribed_at=None,
+            disabled_at=None,
+            disabled_reason="",
+            consecutive_failures=0,
+            notice="",
+            notice_requested_at=None,
+        )
+        subscriber.refresh_from_db()
+        subscriber.components.set(list(components))
     else:
         subscriber.requested_at = timezone.now()
         subscriber.save(update_fields=["requested_at"])

@@ -1,9 +1,11 @@
 """Subscribers: list, filter, count, create, change components, unsubscribe, resend the
 confirmation, through notifications' subscription services.
 
-An email address always confirms by its own link, as on the public form (no one can subscribe
-someone else): `skip_confirmation_notification` is accepted for emails and ignored. A webhook
-endpoint added with a key is trusted like one staff add in the admin: confirmed at once.
+An email address confirms by its own link, as on the public form (double opt-in), unless the
+request says `skip_confirmation_notification: true`: the key's owner, who may add subscribers,
+vouches that the address opted in elsewhere, as staff do when they import a list, and it is
+active at once without any email. A webhook endpoint added with a key is trusted like one staff
+add in the admin: confirmed at once.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ _TYPES = ("email", "webhook")
 _SORT_FIELDS = {"primary": "email", "created_at": "created_at", "quarantined_at": "disabled_at"}
 
 
-def manage_subscriber(subscriber: Subscriber) -> Json:
+def manage_subscriber(subscriber: Subscriber, *, skipped: bool = False) -> Json:
+    """The subscriber object; `skipped` when this request created it without a confirmation."""
     return {
         "id": subscriber.public_id,
         "mode": subscriber.kind,
@@ -43,7 +46,7 @@ def manage_subscriber(subscriber: Subscriber) -> Json:
         "display_phone_number": None,
         "obfuscated_channel_name": None,
         "workspace_name": None,
-        "skip_confirmation_notification": subscriber.kind == SubscriberKind.WEBHOOK,
+        "skip_confirmation_notification": skipped or subscriber.kind == SubscriberKind.WEBHOOK,
         "quarantined_at": format_timestamp(subscriber.disabled_at),
         "purge_at": None,
         "components": [c.public_id for c in subscriber.components.all()],
@@ -110,15 +113,18 @@ def create_subscriber(call: Call) -> tuple[int, Json]:
     email = fields.text(data, "email")
     endpoint = fields.text(data, "endpoint")
     ids = fields.id_list(data, "component_ids") or []
-    fields.boolean(data, "skip_confirmation_notification")
+    skip = fields.boolean(data, "skip_confirmation_notification") is True
     components = components_by_ids(ids, field="component_ids")
     if bool(email) == bool(endpoint):
         raise Invalid("give either email or endpoint")
     if email:
         try:
-            subscriber = subscription_request(email=email, components=components)
+            subscriber = subscription_request(email=email, components=components, confirmed=skip)
         except EmailRefused as error:
             raise Invalid(f"email {error}") from error
+        if skip:
+            call.added(subscriber, "Added the subscriber, confirmed without an email.")
+            return 201, manage_subscriber(subscriber, skipped=True)
     else:
         url = (endpoint or "").strip()
         if not url.startswith(("https://", "http://")):
