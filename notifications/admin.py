@@ -31,7 +31,10 @@ from incidents.models import (
 )
 from notifications import csvio, sending, subscriptions
 from notifications.emails import event_email
+from notifications.endpoints import EndpointRefused
+from notifications.forms import check_chat_url
 from notifications.models import (
+    ChatService,
     Delivery,
     DeliveryStatus,
     NotificationEvent,
@@ -69,19 +72,45 @@ def _resend(
 
 
 class WebhookAddForm(forms.ModelForm):
-    """Staff add webhook endpoints; email addresses subscribe themselves (double opt-in) or
-    come in through the CSV import."""
+    """Staff add webhook endpoints and chat channels; email addresses subscribe themselves
+    (double opt-in) or come in through the CSV import."""
 
+    destination = forms.ChoiceField(
+        label="Send to",
+        choices=[("webhook", "A webhook endpoint (Statuspage JSON, signed)")]
+        + [(value, f"A {label} channel") for value, label in ChatService.choices],
+        required=False,
+        initial="webhook",
+        help_text="A chat channel gets messages formatted for its service.",
+    )
     url = forms.URLField(
-        label="Webhook URL",
+        label="URL",
         max_length=500,
         assume_scheme="https",
-        help_text="Where to POST the JSON messages (https:// recommended).",
+        help_text="The endpoint to POST the JSON messages to (https:// recommended), or the "
+        "chat channel's incoming-webhook URL.",
     )
 
     class Meta:
         model = Subscriber
         fields = ["url", "components"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        destination = cleaned.get("destination") or "webhook"
+        cleaned["destination"] = destination
+        url = cleaned.get("url")
+        if destination != "webhook" and url:
+            url = subscriptions.normalize_url(url)
+            try:
+                check_chat_url(destination, url, public=False)
+            except EndpointRefused as refused:
+                self.add_error("url", refused.message)
+                return cleaned
+            if Subscriber.objects.filter(kind=SubscriberKind.CHAT, url=url).exists():
+                self.add_error("url", "This channel is in the list already.")
+            cleaned["url"] = url
+        return cleaned
 
 
 class ImportForm(forms.Form):
@@ -153,6 +182,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     change_list_template = "notifications/admin/subscriber_change_list.html"
     readonly_fields = [
         "kind",
+        "chat_service",
         "email",
         "secret",
         "state_label",
@@ -169,13 +199,15 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Subscriber | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ("url", "components")
+            return ("destination", "url", "components")
         editable = ["url", "components"] if obj.kind == SubscriberKind.WEBHOOK else ["components"]
-        webhook_only = {"secret", "self_registered", "challenge_state"}
+        webhook_only = {"secret", "challenge_state"}
         shown = [
             f
             for f in self.readonly_fields
-            if f not in webhook_only or obj.kind == SubscriberKind.WEBHOOK
+            if (f not in webhook_only or obj.kind == SubscriberKind.WEBHOOK)
+            and (f != "chat_service" or obj.kind == SubscriberKind.CHAT)
+            and (f != "self_registered" or obj.kind != SubscriberKind.EMAIL)
         ]
         return (*shown[:2], *editable, *shown[2:])
 
@@ -197,7 +229,12 @@ class SubscriberAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Subscriber, form: forms.ModelForm, change: bool
     ) -> None:
         if not change:
-            obj.kind = SubscriberKind.WEBHOOK
+            destination = form.cleaned_data.get("destination") or "webhook"
+            if destination == "webhook":
+                obj.kind = SubscriberKind.WEBHOOK
+            else:
+                obj.kind = SubscriberKind.CHAT
+                obj.chat_service = destination
             obj.confirmed_at = timezone.now()
         super().save_model(request, obj, form, change)
 
