@@ -251,3 +251,19 @@ def test_the_publication_holds_the_brand_and_a_change_republishes(media, setting
     assert folder is not None
     republished = [path.read_text() for path in (folder / "incidents").glob("*.html")]
     assert republished and all("Acme Cloud" not in text and "Acme" in text for text in republished)
+
+
+def test_a_dark_logo_a_favicon_and_hiding_from_search(client, media):
+    row = _brand(media)
+    row.transactional_logo_dark.save("dark.svg", ContentFile(b"<svg/>"), save=False)
+    row.favicon_logo.save("icon.png", ContentFile(PNG), save=False)
+    row.hidden_from_search = True
+    row.save()
+    page = current_page()
+    html = client.get("/").content.decode()
+    assert f'<source srcset="{page.logo_dark}" media="(prefers-color-scheme: dark)">' in html
+    assert f'<link rel="icon" href="{page.favicon}">' in html
+    assert '<meta name="robots" content="noindex">' in html
+    dark = client.get(page.logo_dark)
+    assert dark["Content-Type"] == "image/svg+xml"
+    assert "sandbox" in dark["Content-Security-Policy"]
