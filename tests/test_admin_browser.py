@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, FloatRect, Page, expect, sync_playwrigh
 from pytest_django.live_server_helper import LiveServer
 
 from incidents.models import Incident
-from statuspage.models import FooterLink, PageSettings
+from statuspage.models import FooterLink, PageSettings, StaffPreference
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -179,4 +179,22 @@ def test_a_branded_page_shows_its_logo_colours_and_links(
     assert link_colour == "rgb(11, 83, 148)"
     assert [url for url in failed if not url.endswith("/favicon.ico")] == []
     page.screenshot(path=str(ARTIFACTS / "branded-home.png"), full_page=True)
+    context.close()
+
+
+def test_staff_take_their_browsers_time_zone_in_one_click(browser: Browser, site: str) -> None:
+    user = User.objects.create_superuser("paris", "paris@example.com")
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(timezone_id="Europe/Paris")
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site}]
+    )
+    page = context.new_page()
+    page.goto(f"{site}/admin/")
+    page.get_by_role("link", name="Time zone: UTC").click()
+    page.get_by_role("button", name="Use this browser's zone (Europe/Paris)").click()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("link", name="Time zone: Europe/Paris")).to_be_visible()
+    assert StaffPreference.objects.get(user=user).time_zone == "Europe/Paris"
     context.close()
