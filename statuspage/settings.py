@@ -390,8 +390,11 @@ CELERY_BEAT_SCHEDULE |= {
     "checker-run-due-checks": {
         "task": "checker.run_due_checks",
         "schedule": float(CHECKER_TICK_SECONDS),
-        # A tick nobody picked up in time is dropped: the next one claims the same checks.
-        "options": {"expires": CHECKER_TICK_SECONDS},
+        # A tick waits its turn behind the tasks a worker has taken (a notification storm's
+        # batches take tens of seconds each); dropped after one tick's wait, every tick expired
+        # and no check ran for minutes. A tick that waited claims what is due when it runs; one
+        # that waited longer than this (no worker) is dropped, so a stop leaves few behind.
+        "options": {"expires": max(300, 3 * CHECKER_TICK_SECONDS)},
     },
     "checker-roll-up-results": {"task": "checker.roll_up_results", "schedule": 600.0},
     "checker-prune-results": {"task": "checker.prune_results", "schedule": 3600.0},
