@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidents import services as incident_services
@@ -202,3 +203,25 @@ def test_email_subscribers_and_chat_channels_are_told_apart(smtp_sink):
         receiver.stop()
     assert len(receiver.received) == 1
     assert list(smtp_sink.counts()) == ["ada@example.com"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "chat", "url": "https://hooks.slack.com/services/x", "chat_service": ""},
+        {"kind": "chat", "url": "https://hooks.slack.com/services/x", "chat_service": "irc"},
+        {"kind": "chat", "url": "", "chat_service": "slack"},
+        {"kind": "email", "email": "ada@example.com", "chat_service": "slack"},
+    ],
+)
+def test_the_database_refuses_a_chat_channel_without_its_service_and_url(fields):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Subscriber.objects.create(**fields)
+
+
+def test_the_database_keeps_one_row_per_chat_webhook_url():
+    chat_create(service="slack", url="https://hooks.slack.com/services/x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Subscriber.objects.create(
+            kind="chat", url="https://hooks.slack.com/services/x", chat_service="slack"
+        )
