@@ -23,12 +23,12 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
-from checker import services
+from checker import automation, services
 from checker.db import lock_rows
 from checker.models import (
     MAX_INTERVAL_SECONDS,
@@ -272,28 +272,42 @@ def _record(
         row.fingerprint: row
         for row in ReceivedAlert.objects.filter(integration=integration, fingerprint__in=latest)
     }
-    for fingerprint, alert in latest.items():
-        row = known.get(fingerprint)
-        if row is not None and _is_stale(row, alert):
-            continue
-        ReceivedAlert.objects.update_or_create(
+    rows = [
+        ReceivedAlert(
             integration=integration,
             fingerprint=fingerprint,
-            defaults={
-                "status": alert.status,
-                "labels": alert.labels,
-                "starts_at": alert.starts_at,
-                "ends_at": alert.ends_at,
-                "received_at": now,
-            },
+            status=alert.status,
+            labels=alert.labels,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            received_at=now,
         )
+        for fingerprint, alert in latest.items()
+        if fingerprint not in known or not _is_stale(known[fingerprint], alert)
+    ]
+    # One statement per few hundred alerts: a big group costs what a small one does.
+    ReceivedAlert.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["integration", "fingerprint"],
+        update_fields=["status", "labels", "starts_at", "ends_at", "received_at"],
+    )
 
 
 def _count(number: int) -> str:
     return "an alert" if number == 1 else f"{number} alerts"
 
 
-def _describe(alerts: Iterable[ReceivedAlert]) -> str:
+class Firing(NamedTuple):
+    """What the rules need of a firing alert (read as plain rows: a big group stays cheap)."""
+
+    fingerprint: str
+    labels: dict[str, str]
+    starts_at: dt.datetime
+
+
+def _describe(alerts: Iterable[Firing]) -> str:
     """For staff: which alerts fire, with their labels."""
     parts = []
     for alert in alerts:
@@ -305,7 +319,7 @@ def _describe(alerts: Iterable[ReceivedAlert]) -> str:
 
 def _rule_outcomes(
     rule: AlertRule,
-    firing: Sequence[ReceivedAlert],
+    firing: Sequence[Firing],
     *,
     ended: Sequence[IncomingAlert],
     now: dt.datetime,
@@ -366,11 +380,23 @@ def _evaluate(
     ended: Sequence[IncomingAlert],
     now: dt.datetime,
 ) -> services.Recorded:
-    firing = list(ReceivedAlert.objects.filter(integration=integration, status=AlertStatus.FIRING))
+    firing = [
+        Firing(*row)
+        for row in ReceivedAlert.objects.filter(
+            integration=integration, status=AlertStatus.FIRING
+        ).values_list("fingerprint", "labels", "starts_at")
+    ]
     outcomes = [
         outcome for rule in rules for outcome in _rule_outcomes(rule, firing, ended=ended, now=now)
     ]
     return services.checks_record_outcomes(outcomes)
+
+
+def _act_on(recorded: services.Recorded) -> None:
+    """The checker's automation, for the components whose alert checks changed state. (The
+    others are the checker's tick's business: a payload costs what its changes do.)"""
+    touched = {t.owner.component_id for t in recorded.transitions} | recorded.redirected
+    automation.components_reconcile(sorted(touched), seen=recorded.seen)
 
 
 def alerts_receive(
@@ -388,13 +414,16 @@ def alerts_receive(
         AlertIntegration.objects.filter(pk=integration.pk).update(last_received_at=now)
         rules = [
             rule
-            for rule in integration.rules.filter(is_active=True)
-            if any(rule_matches(parse_matchers(rule.matchers), a.labels) for a in alerts)
+            for rule, matchers in (
+                (rule, parse_matchers(rule.matchers))
+                for rule in integration.rules.filter(is_active=True)
+            )
+            if any(rule_matches(matchers, alert.labels) for alert in alerts)
         ]
         recorded = _evaluate(
             integration, rules, ended=[a for a in alerts if a.ends_at is not None], now=now
         )
-    services.checks_act_on(recorded)
+    _act_on(recorded)
     return Received(
         alerts=len(alerts),
         rules=len(rules),
@@ -440,4 +469,4 @@ def alert_rule_sync(*, rule: AlertRule, now: dt.datetime | None = None) -> None:
             )
             CheckState.objects.create(owner=check, next_run_at=NEVER)
         recorded = _evaluate(rule.integration, [rule], ended=(), now=now)
-    services.checks_act_on(recorded)
+    _act_on(recorded)
