@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -470,3 +471,14 @@ def alert_rule_sync(*, rule: AlertRule, now: dt.datetime | None = None) -> None:
             CheckState.objects.create(owner=check, next_run_at=NEVER)
         recorded = _evaluate(rule.integration, [rule], ended=(), now=now)
     _act_on(recorded)
+
+
+def alerts_prune(now: dt.datetime | None = None) -> int:
+    """Forget resolved alerts heard of more than CHECKER_RESULT_RETENTION_DAYS ago (their
+    effect stays in the checks' results and state changes); returns how many went."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.CHECKER_RESULT_RETENTION_DAYS)
+    deleted, _ = ReceivedAlert.objects.filter(
+        status=AlertStatus.RESOLVED, received_at__lt=cutoff
+    ).delete()
+    return deleted

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from checker import rollups, services
+from checker import alerts, rollups, services
 from statuspage.models import HeartbeatKind
 from statuspage.services import heartbeat_record
 
@@ -21,4 +21,4 @@ def roll_up_results() -> dict[str, int]:
 
 @shared_task(name="checker.prune_results", ignore_result=True)
 def prune_results() -> int:
-    return rollups.results_prune()
+    return rollups.results_prune() + alerts.alerts_prune()

@@ -514,3 +514,26 @@ def test_an_alert_firing_again_soon_reopens_the_same_incident(api, integration):
     incident = Incident.objects.get()
     assert incident.is_open
     assert status_of(api) == "major_outage"
+
+
+def test_resolved_alerts_are_forgotten_after_the_retention_and_firing_ones_kept(
+    api, integration, settings
+):
+    settings.CHECKER_RESULT_RETENTION_DAYS = 7
+    hook, token = integration
+    make_rule(hook, [api], mode=IncidentMode.STATUS_ONLY)
+    old_end = T0 + 5 * MINUTE
+    post(
+        as_json(
+            am_payload(
+                am_alert(API_CRITICAL, starts_at=T0, ends_at=old_end),
+                am_alert(API_WARNING, starts_at=T0),
+            )
+        ),
+        token=token,
+        at=old_end,
+    )
+
+    assert alerts.alerts_prune(now=old_end + dt.timedelta(days=6)) == 0
+    assert alerts.alerts_prune(now=old_end + dt.timedelta(days=8)) == 1
+    assert list(ReceivedAlert.objects.values_list("status", flat=True)) == ["firing"]
