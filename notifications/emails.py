@@ -412,8 +412,10 @@ def event_email(
 def notice_email(subscriber: Subscriber, notice: str) -> EmailMultiAlternatives:
     """The email about a subscription itself: confirm it, or you are subscribed already."""
     components = list(Component.objects.public().filter(pk__in=subscriber.components.all()))
+    brand = branding()
     context = {
-        "page_name": branding().name,
+        "page_name": brand.name,
+        "logo_url": brand.logo_url,
         "page_url": settings.SITE_URL + "/",
         "subscriber": subscriber,
         "components": components,

@@ -10,9 +10,11 @@ import pytest
 
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, OutboxEvent
-from notifications.emails import EventEmail, event_email
+from notifications.emails import EventEmail, event_email, notice_email
+from notifications.models import Notice
 from statuspage.models import PageSettings
 from tests.factories import make_component, make_incident, make_maintenance
+from tests.notifications.factories import make_subscriber
 from website.serializers import with_serialization_prefetches
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +172,20 @@ def test_the_email_carries_the_page_name_and_email_logo_staff_set(settings):
     assert 'alt="Acme Status"' in content.html
     assert content.text.startswith("Acme Status\n")
     assert "subscribed to Acme Status" in content.text
+
+
+def test_the_confirmation_email_has_the_same_frame_logo_and_one_button(settings):
+    settings.SITE_URL = "https://status.example.com"
+    PageSettings.objects.update_or_create(
+        pk=1, defaults={"name": "Acme Status", "email_logo": "branding/acme-mail.png"}
+    )
+    subscriber = make_subscriber("ada@example.com", confirmed=False)
+
+    message = notice_email(subscriber, Notice.CONFIRM)
+
+    html = message.alternatives[0][0]
+    assert isinstance(html, str)
+    assert 'src="https://status.example.com/branding/acme-mail.png"' in html
+    buttons = [text.strip() for href, text in visible(html).links if "/confirm/" in href]
+    assert buttons == ["Confirm my subscription"]
+    assert message.subject == "Confirm your subscription to Acme Status"
