@@ -412,7 +412,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def firing_now(self, rule: AlertRule) -> SafeString:
         if rule.pk is None:
             return format_html("{}", "—")
-        matchers = alerts.parse_matchers(rule.matchers)
+        matchers = alerts.rule_matchers(rule)
+        if matchers is None:
+            return format_html("{}", "The matchers do not parse: this rule matches nothing.")
         firing = [
             alert
             for alert in ReceivedAlert.objects.filter(

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +47,8 @@ from checker.models import (
 )
 from checker.probes import Outcome
 from checker.states import BAD_STATES
+
+logger = logging.getLogger(__name__)
 
 # The most alerts one payload may carry (Alertmanager's `max_alerts` can cap a group's).
 MAX_ALERTS = 1000
@@ -138,6 +141,16 @@ def parse_matchers(text: str) -> list[Matcher]:
 
 def rule_matches(matchers: Sequence[Matcher], labels: Mapping[str, str]) -> bool:
     return all(matcher.matches(labels) for matcher in matchers)
+
+
+def rule_matchers(rule: AlertRule) -> list[Matcher] | None:
+    """The rule's matchers, or None when they do not parse (a rule written outside the admin's
+    form): such a rule matches nothing rather than failing every payload."""
+    try:
+        return parse_matchers(rule.matchers)
+    except ValueError:
+        logger.warning("alert rule %s has matchers that do not parse; it matches nothing", rule.pk)
+        return None
 
 
 # Payloads ----------------------------------------------------------------------------------
@@ -326,7 +339,9 @@ def _rule_outcomes(
     now: dt.datetime,
 ) -> list[Outcome]:
     """One observation for each check of the rule: failing while a matching alert fires."""
-    matchers = parse_matchers(rule.matchers)
+    matchers = rule_matchers(rule)
+    if matchers is None:
+        return []
     matched = [alert for alert in firing if rule_matches(matchers, alert.labels)]
     ends = [a.ends_at for a in ended if a.ends_at and rule_matches(matchers, a.labels)]
     outcomes = []
@@ -416,10 +431,9 @@ def alerts_receive(
         rules = [
             rule
             for rule, matchers in (
-                (rule, parse_matchers(rule.matchers))
-                for rule in integration.rules.filter(is_active=True)
+                (rule, rule_matchers(rule)) for rule in integration.rules.filter(is_active=True)
             )
-            if any(rule_matches(matchers, alert.labels) for alert in alerts)
+            if matchers is not None and any(rule_matches(matchers, a.labels) for a in alerts)
         ]
         recorded = _evaluate(
             integration, rules, ended=[a for a in alerts if a.ends_at is not None], now=now

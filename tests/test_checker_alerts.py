@@ -12,6 +12,7 @@ from django.test import Client
 from checker import alerts
 from checker.models import (
     AlertIntegration,
+    AlertRule,
     AlertStatus,
     Check,
     CheckKind,
@@ -537,3 +538,15 @@ def test_resolved_alerts_are_forgotten_after_the_retention_and_firing_ones_kept(
     assert alerts.alerts_prune(now=old_end + dt.timedelta(days=6)) == 0
     assert alerts.alerts_prune(now=old_end + dt.timedelta(days=8)) == 1
     assert list(ReceivedAlert.objects.values_list("status", flat=True)) == ["firing"]
+
+
+def test_a_rule_whose_matchers_do_not_parse_matches_nothing(api, integration):
+    hook, token = integration
+    rule = make_rule(hook, [api])
+    AlertRule.objects.filter(pk=rule.pk).update(matchers="env=~(prod")
+    response = post(
+        as_json(am_payload(am_alert(API_CRITICAL, starts_at=T0))), token=token, at=T0 + MINUTE
+    )
+    assert response.status_code == 200
+    assert response.json()["rules"] == 0
+    assert status_of(api) == "operational"
