@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -271,3 +271,15 @@ def test_an_unknown_time_zone_is_refused(staff: Client) -> None:
     assert response.context["form"].errors
     assert not StaffPreference.objects.exists()
     assert Component.objects.count() == 0
+
+
+def test_the_home_page_shows_only_what_the_staff_member_may_see(client: Client) -> None:
+    api = make_component("API")
+    make_incident("Elevated API errors", components={api: "major_outage"})
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_component"))
+    client.force_login(viewer)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Elevated API errors" not in html
+    assert "Open an incident" not in html
+    assert "Major outage" in html

@@ -4,6 +4,7 @@ last update and its age, and the components that are not operational."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import template
 from django.db.models import Prefetch
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.admin import short_span
-from incidents.models import Incident, IncidentUpdate
+from incidents.models import Incident, IncidentUpdate, Kind
 from statuspage.models import Component, ComponentStatus
 
 register = template.Library()
@@ -33,8 +34,17 @@ class StaffHome:
     upcoming: list[Incident]
 
 
+def _may_see(user: Any, app_label: str, model_name: str) -> bool:
+    return bool(
+        user.has_perm(f"{app_label}.view_{model_name}")
+        or user.has_perm(f"{app_label}.change_{model_name}")
+    )
+
+
 @register.simple_tag
-def staff_home() -> StaffHome:
+def staff_home(user: Any) -> StaffHome:
+    """What `user` may see of it: incidents, maintenances and components each need their view
+    or change permission."""
     now = timezone.now()
     latest = Prefetch(
         "updates",
@@ -42,7 +52,13 @@ def staff_home() -> StaffHome:
         to_attr="updates_newest_first",
     )
     items = []
-    for incident in Incident.objects.open().prefetch_related(latest).order_by("started_at"):
+    kinds = [
+        kind
+        for kind, model_name in ((Kind.INCIDENT, "incident"), (Kind.MAINTENANCE, "maintenance"))
+        if _may_see(user, "incidents", model_name)
+    ]
+    open_items = Incident.objects.open().filter(kind__in=kinds).prefetch_related(latest)
+    for incident in open_items.order_by("started_at"):
         newest = incident.updates_newest_first[0] if incident.updates_newest_first else None  # type: ignore[attr-defined]  # the Prefetch's to_attr
         since = newest.display_at if newest is not None else incident.started_at
         model = "maintenance" if incident.is_maintenance else "incident"
@@ -56,11 +72,15 @@ def staff_home() -> StaffHome:
                 update_url=f"{url}#update-form",
             )
         )
-    components = [
-        (component, short_span(now - component.status_changed_at))
-        for component in Component.objects.exclude(status=ComponentStatus.OPERATIONAL)
-        .select_related("group")
-        .order_by("group__position", "group__name", "position", "name")
-    ]
-    upcoming = list(Incident.objects.maintenance_upcoming().order_by("scheduled_for")[:5])
+    components = []
+    if _may_see(user, "statuspage", "component"):
+        components = [
+            (component, short_span(now - component.status_changed_at))
+            for component in Component.objects.exclude(status=ComponentStatus.OPERATIONAL)
+            .select_related("group")
+            .order_by("group__position", "group__name", "position", "name")
+        ]
+    upcoming = []
+    if Kind.MAINTENANCE in kinds:
+        upcoming = list(Incident.objects.maintenance_upcoming().order_by("scheduled_for")[:5])
     return StaffHome(open_items=items, troubled_components=components, upcoming=upcoming)
