@@ -64,7 +64,7 @@ class CeleryWorker:
         self.log_path = self.log_dir / f"worker-{self.starts}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "statuspage", "worker",
-            "--loglevel=INFO", "--concurrency=1", "-Q", "celery,notifications",
+            "--loglevel=INFO", "--concurrency=1", "-Q", "celery,notifications,control",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
         ]  # fmt: skip
