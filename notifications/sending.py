@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import Counter
 
 from django.db import transaction
@@ -28,9 +29,12 @@ from notifications.transports import TransportError
 
 logger = logging.getLogger(__name__)
 
-# Send tasks enqueued at most per channel at once: a task that finds a full batch enqueues the
-# next itself, so a long list drains anyway.
-MAX_SEND_TASKS = 100
+# Send tasks enqueued at most per channel at once: a task drains batches while there are any,
+# and one that runs out of time with work left enqueues the next itself, so a long list drains
+# anyway. A few tasks let several workers share a backlog; more would only find nothing to do.
+MAX_SEND_TASKS = 8
+# Seconds a send task keeps claiming batches before it hands over to a fresh task.
+SEND_TASK_SECONDS = 20.0
 
 
 def enqueue_sending(channel: str, count: int, *, after_commit: bool = True) -> int:
@@ -59,13 +63,24 @@ def deliveries_send_batch(*, channel: str, limit: int | None = None) -> int:
     return len(claim.deliveries)
 
 
-def deliveries_send(*, channel: str) -> int:
-    """A send task's work: one batch and, when the batch was full, the next task enqueued, so
-    a long list drains without waiting for the sweeper."""
-    claimed = deliveries_send_batch(channel=channel)
-    if claimed >= channel_for(channel).batch_size():
-        dispatch.publish("send_deliveries", channel)
-    return claimed
+def deliveries_send(*, channel: str, budget: float = SEND_TASK_SECONDS) -> int:
+    """A send task's work: batch after batch while deliveries are due, for up to `budget`
+    seconds; then, if the last batch was full, the next task is enqueued, so a long list drains
+    without waiting for the sweeper and the worker takes other tasks (the sweep) in between.
+
+    One task drains many batches: a backlog costs the broker a handful of tasks, not one per
+    batch (an embedded broker that polls its queues pays for each task it hands out)."""
+    size = channel_for(channel).batch_size()
+    deadline = time.monotonic() + budget
+    total = 0
+    while True:
+        claimed = deliveries_send_batch(channel=channel)
+        total += claimed
+        if claimed < size:
+            return total
+        if time.monotonic() >= deadline:
+            dispatch.publish("send_deliveries", channel)
+            return total
 
 
 def _inactive_reason(subscriber: Subscriber) -> str | None:
