@@ -133,4 +133,4 @@ def test_the_file_broker_folders_are_made_before_the_first_task_is_sent(tmp_path
     )
     result = start(["-c", send], VAR_DIR=str(var), CELERY_BROKER_URL="filesystem://")
     assert result.returncode == 0, result.stderr
-    assert len(list((var / "broker" / "queues" / "celery").iterdir())) == 1
+    assert len(list((var / "broker" / "queues" / "control").iterdir())) == 1
