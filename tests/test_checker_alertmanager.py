@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
@@ -42,9 +43,14 @@ class Alertmanager:
     def wait(self, what: str, condition: Callable[[], bool]) -> None:
         deadline = time.monotonic() + PATIENCE_SECONDS
         while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.2)
+            try:
+                if condition():
+                    return
+            except OperationalError:
+                # A local run's in-memory SQLite refuses a read while the live server writes
+                # ("table is locked"); ask again. (Alertmanager retries what we refuse.)
+                pass
+            time.sleep(0.5)
         said = [line for line in self.log.read_text().splitlines() if "flushing" not in line]
         raise AssertionError(f"{what}; Alertmanager said:\n" + "\n".join(said[-30:]))
 
