@@ -489,8 +489,11 @@ class PageSettingsAdmin(admin.ModelAdmin):
                     "allow_incident_subscribers",
                     "allow_email_subscribers",
                     "allow_webhook_subscribers",
+                    "allow_chat_subscribers",
                     "allow_rss_atom_feeds",
-                ]
+                ],
+                "description": "Turning a channel off stops new sign-ups on the public pages; "
+                "subscribers already signed up keep getting notified.",
             },
         ),
         ("Emails", {"fields": ["notifications_from_email", "notifications_email_footer"]}),

@@ -57,6 +57,20 @@ class Page:
     def from_email(self) -> str:
         return self.settings.notifications_from_email or settings.DEFAULT_FROM_EMAIL
 
+    # Which subscription channels visitors may sign up for: a channel is offered when
+    # subscriptions are and its own switch is on. Staff (the admin, the API) add any kind.
+    @property
+    def offers_email(self) -> bool:
+        return self.settings.allow_page_subscribers and self.settings.allow_email_subscribers
+
+    @property
+    def offers_webhooks(self) -> bool:
+        return self.settings.allow_page_subscribers and self.settings.allow_webhook_subscribers
+
+    @property
+    def offers_chat(self) -> bool:
+        return self.settings.allow_page_subscribers and self.settings.allow_chat_subscribers
+
     def logo_path(self, field: str) -> str:
         """The site-relative address of an uploaded logo ("" when none): /branding/<file>."""
         file = getattr(self.settings, field)

@@ -303,10 +303,18 @@ class PageSettings(StaffTextModel):
         "offer subscriptions", default=True, help_text="Visitors may subscribe to the page."
     )
     allow_incident_subscribers = models.BooleanField(
-        "offer subscriptions to one incident", default=True
+        "offer subscriptions to one incident",
+        default=True,
+        help_text="Stored for the API: this page has no subscriptions to one incident.",
     )
     allow_email_subscribers = models.BooleanField("offer email", default=True)
     allow_webhook_subscribers = models.BooleanField("offer webhooks", default=True)
+    # Not a field of Statuspage's page object (it has no chat channels): set in the admin only.
+    allow_chat_subscribers = models.BooleanField(
+        "offer chat channels",
+        default=True,
+        help_text="Slack, Teams, Discord, Mattermost, Google Chat.",
+    )
     allow_rss_atom_feeds = models.BooleanField("offer Atom and RSS feeds", default=True)
     notifications_from_email = models.EmailField(
         blank=True, help_text="Empty: the DEFAULT_FROM_EMAIL setting."
