@@ -81,11 +81,15 @@ def plant_backlog(folder: Path, count: int) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_control_task_is_taken_while_a_notification_backlog_waits(tmp_path, shared_database):
+    """Also on a broker a full disk left an empty message in: the worker puts it aside."""
     folder = tmp_path / "broker"
     old = point_app_at("filesystem://")
     app.conf["broker_transport_options"] = {"folder": str(folder)}
     try:
         plant_backlog(folder, BACKLOG)
+        # And what a full disk leaves: an empty message ahead of the control task.
+        (folder / "queues" / "control").mkdir(parents=True)
+        (folder / "queues" / "control" / f"{0:020d}_empty.control.msg").write_bytes(b"")
         # The worker bin/start runs: every queue, here with one pool process.
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "statuspage", "worker", "--concurrency=1"]
@@ -112,6 +116,10 @@ def test_a_control_task_is_taken_while_a_notification_backlog_waits(tmp_path, sh
                 time.sleep(0.2)
             waiting = len(list((folder / "queues" / "notifications").iterdir()))
             assert waiting > BACKLOG // 2
+            assert [p.name for p in (folder / "quarantine").iterdir()] == [
+                f"{0:020d}_empty.control.msg"
+            ]
+            assert worker.poll() is None
         finally:
             worker.terminate()
             worker.wait(30)
