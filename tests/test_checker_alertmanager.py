@@ -149,7 +149,12 @@ def test_alertmanager_drives_a_component_through_firing_and_resolved(
     incident = Incident.objects.get()
     assert incident.name == "Major outage of API"
     assert incident.is_open
-    assert ReceivedAlert.objects.filter(status="firing").count() == 2
+    # The unrelated alert is recorded too (in the same notification, or the next one when a
+    # busy machine lets the group's wait pass between the two).
+    alertmanager.wait(
+        "the unrelated alert never arrived",
+        lambda: ReceivedAlert.objects.filter(status="firing").count() == 2,
+    )
 
     ended = timezone.now() - dt.timedelta(seconds=1)
     alertmanager.post([{**alert, "endsAt": rfc3339(ended)}])
