@@ -1,7 +1,8 @@
 """Public subscription pages: subscribe, confirm, manage, unsubscribe, and the webhooks page
 with its sign-up form.
 
-Views route: they check the form, the rate limits and the signed token, then call a service.
+Views route: they check that staff offer the channel (the page settings), the form, the rate
+limits and the signed token, then call a service.
 Nothing here sends mail, posts to an endpoint or looks a host name up: the services enqueue the
 sending for the workers. The webhook sign-up form refuses what the URL alone gives away (an
 address literal outside the public internet, a local name); the workers resolve the host when
@@ -10,11 +11,14 @@ they connect and check every address then (notifications/endpoints.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -33,9 +37,69 @@ from notifications.forms import (
 )
 from notifications.models import ChatService, new_webhook_secret
 from notifications.payloads import documentation_url
+from statuspage.branding import current_page
 from statuspage.models import Component
 
 _FORM_PARTIAL = "notifications/_subscribe_form.html"
+_NOT_OFFERED_PARTIAL = "notifications/_not_offered.html"
+
+Channel = Literal["email", "webhooks", "chat"]
+
+# Each sign-up page's channel: how the page names it, and how another page offers it.
+_CHANNELS: dict[Channel, tuple[str, str, str]] = {
+    "email": ("Email subscriptions are", "email subscriptions", "by email"),
+    "chat": (
+        "Chat channels are",
+        "chat channels",
+        "in a chat channel (Slack, Teams, Discord, Mattermost, Google Chat)",
+    ),
+    "webhooks": ("Webhook sign-ups are", "webhook endpoints", "with a webhook"),
+}
+_ROUTES: dict[Channel, str] = {
+    "email": "notifications:subscribe",
+    "chat": "notifications:chat",
+    "webhooks": "notifications:webhook_docs",
+}
+
+
+@dataclass(frozen=True)
+class NotOffered:
+    """What a sign-up page shows in place of its form when staff turned its channel off."""
+
+    element_id: str
+    title: str
+    what: str
+    alternatives: list[tuple[str, str]]
+
+
+def _not_offered(channel: Channel, element_id: str) -> NotOffered | None:
+    """None when the page settings offer `channel`; else what to say, with the ways to follow
+    the page that are still offered. Subscribers signed up before keep being notified: the
+    switches govern the sign-up pages only."""
+    page = current_page()
+    offered: dict[Channel, bool] = {
+        "email": page.offers_email,
+        "chat": page.offers_chat,
+        "webhooks": page.offers_webhooks,
+    }
+    if offered[channel]:
+        return None
+    alternatives = [
+        (_CHANNELS[other][2], reverse(_ROUTES[other]))
+        for other, on in offered.items()
+        if on and other != channel
+    ]
+    if page.settings.allow_rss_atom_feeds:
+        alternatives += [
+            ("in a feed reader (Atom)", reverse("history-atom")),
+            ("in a feed reader (RSS)", reverse("history-rss")),
+        ]
+    if not page.settings.allow_page_subscribers:
+        return NotOffered(
+            element_id, "This page does not offer subscriptions", "subscriptions", alternatives
+        )
+    title, what, _ = _CHANNELS[channel]
+    return NotOffered(element_id, f"{title} not offered", what, alternatives)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -72,6 +136,16 @@ def _render_subscribe(
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HtmxHttpRequest) -> HttpResponse:
+    not_offered = _not_offered("email", "subscribe-form")
+    if not_offered is not None:
+        # A page rendered before staff turned email off may still post its form: htmx swaps
+        # the notice in where the form was.
+        if request.method == "POST" and request.htmx:
+            return render(request, _NOT_OFFERED_PARTIAL, {"not_offered": not_offered})
+        status = 403 if request.method == "POST" else 200
+        return render(
+            request, "notifications/subscribe.html", {"not_offered": not_offered}, status=status
+        )
     if request.method == "GET":
         return _render_subscribe(request, _subscribe_context(SubscribeForm()))
 
@@ -231,7 +305,15 @@ def _render_webhooks(
 @require_http_methods(["GET", "POST"])
 def webhook_docs(request: HttpRequest) -> HttpResponse:
     """The webhooks documentation with the sign-up form; a sign-up answers the same whether the
-    URL is new or already there (only the endpoint learns which, by getting a challenge)."""
+    URL is new or already there (only the endpoint learns which, by getting a challenge).
+    Without webhook sign-ups offered, the page keeps the documentation for the endpoints
+    signed up before and refuses sign-ups."""
+    not_offered = _not_offered("webhooks", "webhook-signup")
+    if not_offered is not None:
+        status = 403 if request.method == "POST" else 200
+        return _render_webhooks(
+            request, WebhookSignupForm(), status=status, not_offered=not_offered
+        )
     if request.method == "GET":
         return _render_webhooks(request, WebhookSignupForm())
 
@@ -297,6 +379,10 @@ def chat(request: HttpRequest) -> HttpResponse:
     """Add a chat channel by its incoming-webhook URL. The channel gets a message with a
     confirmation link (or, when it is subscribed already, its manage link); the page says the
     same either way."""
+    not_offered = _not_offered("chat", "chat-signup")
+    if not_offered is not None:
+        status = 403 if request.method == "POST" else 200
+        return _render_chat(request, ChatSignupForm(), status=status, not_offered=not_offered)
     if request.method == "GET":
         return _render_chat(request, ChatSignupForm())
 

@@ -7,6 +7,7 @@ from django import template
 from django.conf import settings
 
 from notifications.forms import SubscribeForm, component_choices
+from statuspage.branding import current_page
 
 register = template.Library()
 
@@ -20,4 +21,6 @@ def subscribe_form(choose_components: bool = True) -> dict[str, object]:
         "component_groups": component_choices(set()) if choose_components else [],
         "choose_link": not choose_components,
         "confirm_hours": settings.NOTIFY_CONFIRM_MAX_AGE_HOURS,
+        # An inclusion tag's template does not get the context processors' values.
+        "branding": current_page(),
     }
