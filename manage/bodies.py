@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 MAX_BODY_BYTES = 1_000_000
+# No field of the API nests deeper than a few levels (metadata included); a deeper body is a
+# mistake or an attack, and storing it could exhaust the stack when it is written out again.
+MAX_DEPTH = 32
 
 
 class MalformedBody(Exception):
@@ -28,20 +32,52 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
         return {}
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
-        return _json_body(body)
-    if media_type in ("", "application/x-www-form-urlencoded"):
+        parsed = _json_body(body)
+    elif media_type in ("", "application/x-www-form-urlencoded"):
         # Tools that send JSON without saying so are common; a form never starts with "{".
-        if body.lstrip().startswith(b"{"):
-            return _json_body(body)
-        return _form_body(body)
-    raise MalformedBody(f"unsupported content type {media_type}")
+        parsed = _json_body(body) if body.lstrip().startswith(b"{") else _form_body(body)
+    else:
+        raise MalformedBody(f"unsupported content type {media_type}")
+    _check_depth(parsed)
+    return parsed
+
+
+def _walk(value: Any) -> Iterator[tuple[Any, int]]:
+    """Every value of a parsed body (dict keys included) with its depth, without recursion."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        yield node, depth
+        if isinstance(node, dict):
+            pending.extend((key, depth + 1) for key in node)
+            pending.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            pending.extend((child, depth + 1) for child in node)
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse a body nested deeper than MAX_DEPTH."""
+    if any(depth > MAX_DEPTH for _, depth in _walk(value)):
+        raise MalformedBody(f"the body is nested too deeply (at most {MAX_DEPTH} levels)")
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether any text of a parsed body holds U+0000, which no field may (PostgreSQL cannot
+    store it in text, nor in JSON)."""
+    return any(isinstance(node, str) and "\x00" in node for node, _ in _walk(value))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _json_body(body: bytes) -> dict[str, Any]:
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as error:
         raise MalformedBody("the body is not valid JSON") from error
+    except RecursionError as error:  # arrays or objects nested thousands deep
+        raise MalformedBody("the body is nested too deeply") from error
     if not isinstance(parsed, dict):
         raise MalformedBody("the body must be a JSON object")
     return parsed

@@ -12,6 +12,10 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from manage.errors import Invalid
 
+# Times a status page can mean: anything else is a typo, and would overflow date arithmetic.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+TIME_RANGE_TEXT = "from 1970 to 8999"
 _TRUE = {"true", "1", "yes", "on", "t"}
 _FALSE = {"false", "0", "no", "off", "f", ""}
 
@@ -45,11 +49,11 @@ def integer(data: dict[str, Any], name: str, *, minimum: int = 0) -> int | None:
     if name not in data or data[name] is None:
         return None
     value = data[name]
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise Invalid(f"{name} must be a whole number")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 1e999 reads as an infinite float
         raise Invalid(f"{name} must be a whole number") from None
     if number < minimum or number > 2**31 - 1:
         raise Invalid(f"{name} is out of range")
@@ -82,8 +86,14 @@ def timestamp(data: dict[str, Any], name: str) -> dt.datetime | None:
             parsed = dt.datetime.combine(day, dt.time.min)
     except ValueError:
         raise Invalid(f"{name} must be an ISO 8601 time") from None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+    try:
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        in_utc = parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError):  # year 1 or 9999 moved across an offset
+        raise Invalid(f"{name} is out of range ({TIME_RANGE_TEXT})") from None
+    if not EARLIEST <= in_utc < LATEST:
+        raise Invalid(f"{name} is out of range ({TIME_RANGE_TEXT})")
     return parsed
 
 

@@ -23,7 +23,7 @@ from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from manage.bodies import MalformedBody, parse_body
+from manage.bodies import MalformedBody, holds_nul, parse_body
 from manage.errors import (
     ApiError,
     BadRequest,
@@ -191,6 +191,9 @@ def endpoint(**routes: Route) -> Callable[..., HttpResponse]:
                 body = parse_body(request.body, request.content_type or "")
             except MalformedBody as error:
                 raise BadRequest(str(error)) from error
+            texts = [*kwargs.values(), *(v for vs in request.GET.lists() for v in vs[1])]
+            if holds_nul(body) or holds_nul(texts):
+                raise Invalid("no field or parameter may hold the NUL character (U+0000)")
             call = Call(request=request, api_key=api_key, body=body, kwargs=kwargs)
             if method in WRITE_METHODS:
                 with transaction.atomic():

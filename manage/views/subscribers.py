@@ -127,7 +127,9 @@ def create_subscriber(call: Call) -> tuple[int, Json]:
             return 201, manage_subscriber(subscriber, skipped=True)
     else:
         url = (endpoint or "").strip()
-        if not url.startswith(("https://", "http://")):
+        if not url.startswith(("https://", "http://")) or any(
+            ch.isspace() or not ch.isprintable() for ch in url
+        ):
             raise Invalid("endpoint must be an http(s) URL")
         if Subscriber.objects.filter(kind=SubscriberKind.WEBHOOK, url=url).exists():
             raise Invalid("endpoint is already subscribed")

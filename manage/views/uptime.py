@@ -44,7 +44,8 @@ def _range(call: Call, since: dt.date) -> tuple[dt.date, dt.date, list[str]]:
     start = _partial_date(params["start"], "start", end=False) if params.get("start") else None
     end = _partial_date(params["end"], "end", end=True) if params.get("end") else today
     if start is None:
-        start = max(since, end - dt.timedelta(days=89))
+        # The last 90 days, or the whole history when shorter (never a date before year 1).
+        start = since if (end - since).days < 89 else end - dt.timedelta(days=89)
     if end > today:
         end = today
         warnings.append("end is in the future; the range ends today")
