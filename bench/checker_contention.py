@@ -1,13 +1,15 @@
 """The checker on SQLite under contention: does every tick claim the checks that are due?
 
-One Celery worker consuming every queue, with its beat (`--beat --concurrency=2`, as bin/start
-ran it before it gave the checks queue a worker of its own, and as a small deployment may),
-runs the checker's ticks beside the rest of the load bench/crowd.py puts on the database,
-without the web readers: 300 HTTP checks every 10 s against targets that fail for 30 s and pass
-for 30 s (bench/crowd.py's, so the checker opens and resolves incidents all the time), 1,000
-email subscribers told of each of them (mail taken by an SMTP server that, like a real relay,
-takes 100 ms to accept a message), and a staff process posting an update a second. Meanwhile
-the bench reads the database every second.
+The Celery processes are bin/start's (a worker for every queue with two processes, a worker for
+the control and checks queues, beat), or with `--layout single` one worker consuming every
+queue with its beat (`--beat --concurrency=2`, as bin/start ran it before, and as a small
+deployment may). Beside them, the load bench/crowd.py puts on the database, without the web
+readers: 300 HTTP checks every 10 s against targets that fail for 30 s and pass for 30 s
+(bench/crowd.py's, so the checker opens and resolves incidents all the time), 1,000 email
+subscribers told of each change (mail taken by an SMTP server that, like a real relay, takes
+100 ms to accept a message), and a staff process posting an update a second. Meanwhile the
+bench reads the database every second. Run it with CHECKER_MIN_OUTAGE_SECONDS=0 and
+NOTIFY_MIN_INTERVAL_SECONDS=0 for the storm as it was before flap damping and coalescing.
 
 It prints each tick the worker logged (when it ended, how long it took, how many checks it
 claimed) beside how many checks were overdue (due more than 15 s ago) at that moment, and a
@@ -21,8 +23,8 @@ tick: no check was probed for over a minute. Ticks now expire after 300 s.
 
 Usage (from the repository root; SQLite in a temporary folder, the embedded broker by default):
 
-    .venv/bin/python bench/checker_contention.py                  # 90 s
-    .venv/bin/python bench/checker_contention.py --seconds 60 --redis
+    .venv/bin/python bench/checker_contention.py                  # 90 s, bin/start's processes
+    .venv/bin/python bench/checker_contention.py --layout single --seconds 60 --redis
 
 This is not a test: it prints figures, it does not judge them.
 """
@@ -33,6 +35,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
@@ -51,10 +54,23 @@ from bench.serving import stop_process  # noqa: E402 - the repository root is on
 CROWD = ROOT / "bench" / "crowd.py"
 REDIS_BROKER = "redis://127.0.0.1:6379/7"
 OVERDUE = dt.timedelta(seconds=15)
-TICK_LINE = re.compile(
-    r"\[(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+: \w+/(?P<process>[\w-]+)\].*"
-    r"checker\.run_due_checks\[[^\]]+\] succeeded in (?P<seconds>[\d.]+)s: (?P<claimed>\d+)"
-)
+# A tick as the worker logs it: one structured line (statuspage's log format), or Celery's own.
+TICK_LINES = [
+    re.compile(
+        r"^ts=(?P<at>\S+) .*event=checker\.tick .*probed=(?P<claimed>\d+)"
+        r".*task_id=(?P<task>[\w-]+) runtime_seconds=(?P<seconds>[\d.]+)"
+    ),
+    re.compile(
+        r"\[(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+: \w+/(?P<task>[\w-]+)\].*"
+        r"checker\.run_due_checks\[[^\]]+\] succeeded in (?P<seconds>[\d.]+)s: (?P<claimed>\d+)"
+    ),
+]
+
+
+def tick_time(text: str) -> float:
+    if "T" in text:
+        return dt.datetime.fromisoformat(text).timestamp()
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC).timestamp()
 
 
 def set_up() -> None:
@@ -114,6 +130,7 @@ def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(args.smtp_ms / 1000)
             return await super().handle_DATA(server, session, envelope)
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # the SMTP server's chatter
     sink = SlowSink()
     smtp_port = start_sink(sink, kind="aiosmtpd")
     env = {
@@ -160,27 +177,34 @@ def run(args: argparse.Namespace) -> None:
             text=True,
         )
         facts = json.loads(setup.stdout.strip().splitlines()[-1])
+        # Every process logs to one file: the ticks are found in it whichever worker ran them.
         worker_log = folder / "worker.log"
-        with open(worker_log, "wb") as log:
-            worker = subprocess.Popen(
-                [
-                    str(Path(python).parent / "celery"),
-                    "-A",
-                    "statuspage",
-                    "worker",
-                    "--beat",
-                    "--loglevel=INFO",
-                    "--concurrency=2",
-                    "--schedule",
-                    str(folder / "celerybeat-schedule"),
-                ],
-                env={**env, "LOG_LEVEL": "INFO"},
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        processes.append(worker)
+        celery = [str(Path(python).parent / "celery"), "-A", "statuspage"]
+        if args.layout == "single":
+            commands = [
+                [*celery, "worker", "--beat", "--loglevel=INFO", "--concurrency=2",
+                 "--schedule", str(folder / "celerybeat-schedule")],
+            ]  # fmt: skip
+        else:  # bin/start's: a worker for every queue, one for control and checks, beat
+            commands = [
+                [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "-n", "worker@%h"],
+                [*celery, "worker", "--loglevel=INFO", "--concurrency=1", "-Q", "control,checks",
+                 "-n", "control@%h"],
+                [*celery, "beat", "--loglevel=INFO", "--schedule",
+                 str(folder / "celerybeat-schedule")],
+            ]  # fmt: skip
+        with open(worker_log, "ab") as log:
+            for command in commands:
+                processes.append(
+                    subprocess.Popen(
+                        command,
+                        env={**env, "LOG_LEVEL": "INFO"},
+                        cwd=ROOT,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
         staff = subprocess.Popen(
             [
                 python,
@@ -234,29 +258,33 @@ def report(
     text = worker_log.read_text(errors="replace")
     ticks: list[tuple[float, str, float, int]] = []
     for line in text.splitlines():
-        match = TICK_LINE.search(line)
+        match = next((m for m in (p.search(line) for p in TICK_LINES) if m), None)
         if match:
-            logged = dt.datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
             ticks.append(
                 (
-                    logged.timestamp(),
-                    match["process"],
+                    tick_time(match["at"]),
+                    match["task"][:18],
                     float(match["seconds"]),
                     int(match["claimed"]),
                 )
             )
     broker = "Redis" if args.redis else "the embedded broker"
-    print(
-        f"\n{total} checks every 10 s on SQLite, {broker}, {args.seconds:.0f} s "
-        f"(worker --beat --concurrency=2, staff update a second, 1,000 subscribers)"
+    layout = (
+        "one worker --beat --concurrency=2"
+        if args.layout == "single"
+        else "bin/start's processes (worker, control worker, beat)"
     )
-    print(f"  {'tick ended':>10} {'process':<18} {'seconds':>7} {'claimed':>7} {'overdue':>7}")
+    print(
+        f"\n{total} checks every 10 s on SQLite, {broker}, {args.seconds:.0f} s, {layout} "
+        f"(staff update a second, 1,000 subscribers, SMTP {args.smtp_ms:.0f} ms a message)"
+    )
+    print(f"  {'tick ended':>10} {'task':<18} {'seconds':>7} {'claimed':>7} {'overdue':>7}")
     starved = run_length = longest = 0
-    for ended, process, seconds, claimed in ticks:
+    for ended, task, seconds, claimed in ticks:
         near = [late for at, late in samples if abs(at - ended) <= 1.5]
         late = max(near, default=0)
         clock = dt.datetime.fromtimestamp(ended, dt.UTC).strftime("%H:%M:%S")
-        print(f"  {clock:>10} {process:<18} {seconds:>7.1f} {claimed:>7} {late:>7}")
+        print(f"  {clock:>10} {task:<18} {seconds:>7.1f} {claimed:>7} {late:>7}")
         if claimed == 0 and late > 0:
             starved += 1
             run_length += 1
@@ -283,6 +311,12 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=90, help="length of the run")
+    parser.add_argument(
+        "--layout",
+        choices=["start", "single"],
+        default="start",
+        help="bin/start's processes (default), or one worker with --beat for every queue",
+    )
     parser.add_argument("--redis", action="store_true", help="Redis as the broker (db 7)")
     parser.add_argument(
         "--smtp-ms", type=float, default=100, help="milliseconds the SMTP server takes a message"
