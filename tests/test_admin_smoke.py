@@ -12,10 +12,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from checker import alerts
 from checker.models import HostBackoff, Level
 from incidents import services
 from incidents.models import IncidentTemplate
 from statuspage.models import FooterLink, PageSettings
+from tests.checker.alerting import make_integration, make_rule, recorded_payload
 from tests.checker.factories import feed, make_check
 from tests.factories import make_component, make_group, make_incident, make_maintenance
 from tests.notifications.factories import make_subscriber, make_webhook
@@ -68,6 +70,13 @@ def _some_of_everything() -> None:
     FooterLink.objects.create(page=page, label="Terms", url="https://example.com/terms")
     HostBackoff.objects.create(
         host="status.example.com", until=now + dt.timedelta(minutes=5), reason="429"
+    )
+    # An alert integration with a rule, and the alerts it sent.
+    integration, _ = make_integration()
+    make_rule(integration, [api])
+    alerts.alerts_receive(
+        integration=integration,
+        alerts=alerts.parse_payload(recorded_payload("grafana_firing.json")),
     )
     # What the login lockout records: a counted failure, a failed try, a login.
     request = {"user_agent": "Firefox", "ip_address": "192.0.2.10", "path_info": "/admin/login/"}
