@@ -36,7 +36,7 @@ from website import publishing
 pytest_plugins = ["tests.notifications.plugin"]
 
 TOKEN = "a-long-enough-metrics-token"
-QUEUES = ("celery", "notifications", "challenges", "checks")
+QUEUES = ("celery", "notifications", "challenges", "checks", "control")
 
 
 def beat_everything(at: dt.datetime | None = None) -> None:
@@ -363,14 +363,14 @@ def test_each_checker_tick_records_a_heartbeat():
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_with_beat_keeps_its_queues_heartbeats_fresh(start_worker, client, settings):
     settings.METRICS_PUBLIC = True
-    # The test worker consumes these two queues, and beat sends a heartbeat every second.
+    # The test worker consumes these queues, and beat sends a heartbeat every second.
     start_worker(smtp_port=9, beat=True, HEALTH_HEARTBEAT_SECONDS="1")
 
     def seen() -> dict[str, dt.datetime]:
         return dict(Heartbeat.objects.filter(kind="worker").values_list("name", "last_seen_at"))
 
     deadline = time.monotonic() + 30
-    while set(seen()) != {"celery", "notifications"}:
+    while set(seen()) != {"celery", "notifications", "control"}:
         assert time.monotonic() < deadline, f"no heartbeat of both queues in 30 s: {seen()}"
         time.sleep(0.2)
     first = seen()
