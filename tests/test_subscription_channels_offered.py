@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
@@ -18,6 +19,7 @@ from notifications.subscriptions import chat_create, subscriber_send_notice
 from statuspage.models import PageSettings
 from statuspage.services import page_settings_update
 from tests.factories import make_component, make_incident
+from tests.manage_api import ManageClient, key_for
 from tests.notifications.chat import ChatReceiver
 from tests.notifications.factories import make_subscriber, make_webhook
 from tests.notifications.outbox import deliver_everything
@@ -237,3 +239,26 @@ def test_the_single_incident_switch_is_accepted_and_changes_no_page(client: Clie
     assert '<form id="webhook-signup"' in html(client.get(WEBHOOKS))
     assert '<form id="chat-signup"' in html(client.get(CHAT))
     assert [response.status_code for response in sign_up_everywhere(client)] == [200, 200, 200]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_manage_api_accepts_the_single_incident_switch_and_leaves_chat_alone(
+    live_server,  # noqa: ANN001 - pytest-django's live server
+) -> None:
+    api = ManageClient(live_server.url, key_for(User.objects.create_superuser("brand")))
+    path = f"pages/{settings.STATUSPAGE_ID}"
+    # Closed before the test ends, so no server thread outlives the test's database.
+    with api.http:
+        answer = api.patch(
+            path,
+            json={"page": {"allow_incident_subscribers": False, "allow_chat_subscribers": False}},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["allow_incident_subscribers"] is False
+        assert "allow_chat_subscribers" not in api.get(path).json()
+        chat_page = api.http.get(live_server.url + CHAT).text
+        subscribe_page = api.http.get(live_server.url + SUBSCRIBE).text
+    row = PageSettings.objects.get()
+    assert (row.allow_incident_subscribers, row.allow_chat_subscribers) == (False, True)
+    assert '<form id="chat-signup"' in chat_page
+    assert '<form id="subscribe-form"' in subscribe_page
