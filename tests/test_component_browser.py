@@ -10,8 +10,9 @@ from django.utils import timezone
 from playwright.sync_api import Browser, ViewportSize
 from pytest_django.live_server_helper import LiveServer
 
-from checker.models import Level
-from tests.checker.factories import feed, make_check
+from checker.models import CheckResult, Level, RollupPeriod
+from checker.rollups import roll_up
+from tests.checker.factories import make_check
 from tests.factories import make_component
 from tests.test_browser import ARTIFACTS, box, browser, open_page  # noqa: F401 - fixtures
 
@@ -35,8 +36,18 @@ def test_the_response_time_chart_fills_its_card(
 ) -> None:
     component = make_component("API")
     check = make_check(component)
-    for minutes in (30, 20, 10):
-        feed(check, Level.UP, timezone.now() - dt.timedelta(minutes=minutes))
+    # Three past hours measured and rolled up, as the checker's hourly rollup leaves them.
+    for hours_ago in (3, 2, 1):
+        start = (timezone.now() - dt.timedelta(hours=hours_ago)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        CheckResult.objects.bulk_create(
+            CheckResult(
+                owner=check, at=start + dt.timedelta(minutes=n), level=Level.UP, latency_ms=ms
+            )
+            for n, ms in enumerate([80, 95, 120, 240])
+        )
+        roll_up(RollupPeriod.HOUR, start)
 
     page, problems = open_page(
         browser, f"{live_server.url}/components/{component.public_id}", viewport=viewport
