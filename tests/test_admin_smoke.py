@@ -16,6 +16,7 @@ from checker import alerts
 from checker.models import HostBackoff, Level
 from incidents import services
 from incidents.models import IncidentTemplate
+from manage.keys import api_key_create
 from statuspage.models import FooterLink, PageSettings
 from tests.checker.alerting import make_integration, make_rule, recorded_payload
 from tests.checker.factories import feed, make_check
@@ -66,6 +67,7 @@ def _some_of_everything() -> None:
     now = timezone.now()
     for seconds in (0, 60, 120):
         feed(check, Level.DOWN, now + dt.timedelta(seconds=seconds))
+    api_key_create(name="Deploys", owner=User.objects.create_user("deployer"))
     page = PageSettings.objects.create(name="Example")
     FooterLink.objects.create(page=page, label="Terms", url="https://example.com/terms")
     HostBackoff.objects.create(
