@@ -96,7 +96,10 @@ def _write_stats(**kwargs: object) -> None:
     path = os.environ.get("BENCH_STATS_FILE")
     if path:
         stats = {"queries": _queries, "appends": _appends, "peak_rss_kib": _peak_rss_kib()}
-        Path(path).write_text(json.dumps(stats))
+        # Written aside and renamed, so the benchmark never reads a half-written file.
+        aside = Path(f"{path}.{os.getpid()}")
+        aside.write_text(json.dumps(stats))
+        aside.replace(path)
 
 
 # The benchmark side.
@@ -233,7 +236,24 @@ def main() -> None:
     parser.add_argument(
         "--journal", choices=["redis", "file"], default="redis", help="where the send journal is"
     )
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        metavar="INCIDENTS",
+        help="open this many incidents before the worker starts (a backlog of INCIDENTS x "
+        "subscribers deliveries) and time the worker draining it",
+    )
+    parser.add_argument(
+        "--broker",
+        choices=["redis", "embedded"],
+        default="redis",
+        help="Redis database 2 (BENCH_REDIS_URL), or the quick start's embedded broker",
+    )
     args = parser.parse_args()
+    expected = args.subscribers * max(args.backlog, 1)
+    # Stopped from outside (a timeout), still stop the worker and clean up on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"Stopped by signal {signum}"))
 
     workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
     pg_name = None
@@ -249,13 +269,15 @@ def main() -> None:
         # A key of the run's own: the settings refuse to start without one when DEBUG is off.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL if args.broker == "redis" else "filesystem://",
         "CACHE_URL": "locmem://bench",
         "VAR_DIR": str(workdir),
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
         "LOG_LEVEL": "WARNING",
+        # The bench measures sending: no process renders the public site meanwhile.
+        "PUBLISH_MODE": "off",
         "NOTIFY_JOURNAL_URL": REDIS_URL if args.journal == "redis" else f"file://{workdir / 'j'}",
     }
     os.environ.update(env)
@@ -291,40 +313,47 @@ def main() -> None:
             impact="major",
             body="We are investigating elevated error rates.",
             component_statuses={api: "partial_outage"},
-            deliver_notifications=False,
+            deliver_notifications=bool(args.backlog),
         )
+        for n in range(args.backlog - 1):  # the backlog: incidents announced, no worker yet
+            incident_services.incident_open(
+                name=f"Incident {n + 2}", impact="minor", body="We are investigating."
+            )
 
         log_path = workdir / "worker.log"
         with open(log_path, "wb") as log:
             worker = subprocess.Popen(
                 [
                     sys.executable, "-m", "celery", "-A", "bench.fanout", "worker",
-                    "--concurrency=1", "-Q", "celery,notifications", "--loglevel=WARNING",
+                    "--concurrency=1", "-Q", "celery,notifications,control", "--loglevel=INFO",
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
                 ],
                 cwd=ROOT, env={**os.environ, "BENCH_STATS_FILE": str(stats_file)},
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        # Wait for the pool process: it is ready when it has answered a ping.
+        # Wait for the worker to say it is ready.
         deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
+        while b" ready." not in log_path.read_bytes():
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"The worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.05)
 
         started = time.monotonic()
-        incident_services.incident_post_update(
-            incident=incident,
-            status="identified",
-            body="The cause is a faulty load balancer in the US data center; we are replacing it.",
-        )
+        if not args.backlog:
+            incident_services.incident_post_update(
+                incident=incident,
+                status="identified",
+                body="The cause is a faulty load balancer in the US data center; we are "
+                "replacing it.",
+            )
         deadline = started + 600
-        while sink.accepted < args.subscribers:
+        while sink.accepted < expected:
             if time.monotonic() > deadline or worker.poll() is not None:
                 raise SystemExit(f"Only {sink.accepted} messages arrived:\n{log_path.read_text()}")
             time.sleep(0.02)
         elapsed = time.monotonic() - started
         # Let the last delivery be recorded and the stats written.
-        while Delivery.objects.filter(status=DeliveryStatus.SENT).count() < args.subscribers:
+        while Delivery.objects.filter(status=DeliveryStatus.SENT).count() < expected:
             time.sleep(0.05)
         time.sleep(0.5)
         stats = json.loads(stats_file.read_text())
@@ -342,19 +371,26 @@ def main() -> None:
 
     database = "PostgreSQL" if pg_name else "SQLite"
     batch = settings.NOTIFY_EMAIL_BATCH_SIZE
-    batches = -(-args.subscribers // batch)
+    batches = -(-expected // batch)
     print(
         f"Database: {database}; batch size {batch}; {args.journal} journal; "
         f"{args.sink} SMTP sink; one worker process"
     )
-    print(f"Emails: {sink.accepted} accepted by the sink, {sink.duplicates} duplicates")
+    if args.backlog:
+        print(
+            f"Backlog: {args.backlog} incidents x {args.subscribers} subscribers, drained from "
+            f"the worker's start; {args.broker} broker"
+        )
+        print(f"Emails: {sink.accepted} accepted by the sink ({expected} expected)")
+    else:
+        print(f"Emails: {sink.accepted} accepted by the sink, {sink.duplicates} duplicates")
     print(f"Total: {elapsed:.2f} s")
-    print(f"Throughput: {args.subscribers / elapsed:.0f} emails/s")
+    print(f"Throughput: {expected / elapsed:.0f} emails/s")
     print(
         f"Worker peak memory: {stats['peak_rss_kib'] / 1024:.0f} MiB (pool process), "
         f"{main_peak / 1024:.0f} MiB (main process)"
     )
-    per_thousand = stats["queries"] / (args.subscribers / 1000)
+    per_thousand = stats["queries"] / (expected / 1000)
     print(
         f"SQL queries: {stats['queries']} in all, {per_thousand:.0f} per 1,000 deliveries, "
         f"{stats['queries'] / batches:.1f} per batch of {batch} ({batches} batches)"

@@ -9,10 +9,12 @@ import time_machine
 from django.utils import timezone
 
 from incidents import services as incident_services
-from notifications.models import Delivery, DeliveryStatus
+from notifications import sending, sweeper
+from notifications.models import Delivery, DeliveryStatus, SubscriberKind
+from notifications.outcomes import BatchOutcomes
 from tests.factories import make_component, make_incident
 from tests.notifications.factories import make_subscriber, make_webhook
-from tests.notifications.outbox import deliver_everything
+from tests.notifications.outbox import deliver_everything, fan_out_pending, send_due
 
 pytest_plugins = ["tests.notifications.plugin"]
 pytestmark = pytest.mark.django_db
@@ -129,3 +131,44 @@ def test_webhooks_get_every_event_at_once(webhook_receiver, smtp_sink):
     deliver_everything()
     statuses = [r.payload["incident"]["status"] for r in webhook_receiver.received]
     assert statuses == ["investigating", "identified", "resolved"]
+
+
+class WorkerKilled(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, not even `except Exception`."""
+
+
+def test_a_coalesced_email_accepted_before_its_worker_died_is_not_sent_again(
+    smtp_sink, settings, monkeypatch
+):
+    settings.NOTIFY_CLAIM_LEASE_SECONDS = 45
+    make_subscriber("ada@example.com")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        incident = make_incident("API errors")
+        deliver_everything()
+    with time_machine.travel(start + dt.timedelta(seconds=60), tick=False):
+        incident_services.incident_post_update(
+            incident=incident, status="identified", body="A faulty load balancer."
+        )
+        incident_services.incident_resolve(incident=incident, body="All good.")
+        fan_out_pending()
+
+    # The worker dies once the mail server took the coalesced email, before the batch's
+    # outcomes reach the database: only the journal knows.
+    def dies_after_the_batch_was_sent(self, now):
+        raise WorkerKilled
+
+    monkeypatch.setattr(BatchOutcomes, "save", dies_after_the_batch_was_sent)
+    due = start + dt.timedelta(seconds=INTERVAL)
+    with time_machine.travel(due, tick=False), pytest.raises(WorkerKilled):
+        sending.deliveries_send_batch(channel=SubscriberKind.EMAIL)
+    monkeypatch.undo()
+    assert subjects(smtp_sink, "ada@example.com")[-1] == "[Resolved] API errors"
+    assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == 2
+
+    with time_machine.travel(due + dt.timedelta(seconds=46), tick=False):
+        swept = sweeper.outbox_sweep()
+        assert (swept.recovered, swept.released) == (2, 0)
+        assert send_due() == 0
+    assert len(smtp_sink.messages_to("ada@example.com")) == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
