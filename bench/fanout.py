@@ -8,7 +8,10 @@ second, the worker's peak memory, the SQL queries the worker ran per 1,000 deliv
 batch, and the appends to the send journal (Redis by default, or --journal file). The
 database is a fresh SQLite file in a temporary folder, or with --postgres a fresh database on
 that server (created and dropped here). The broker is Redis database 2 (BENCH_REDIS_URL), which
-is emptied before and after.
+is emptied before and after, or with --broker embedded the quick start's broker.
+
+With --backlog N the update is replaced by N incidents opened before the worker starts: the
+figures are then those of one worker draining a backlog of N x subscribers deliveries.
 
 Run as `celery -A bench.fanout worker`, this module is also the worker: the statuspage Celery
 app, plus a counter of the SQL queries each pool process runs.
