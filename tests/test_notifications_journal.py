@@ -116,11 +116,12 @@ def queries_to_send(count: int, prefix: str) -> tuple[int, int]:
 @pytest.mark.django_db
 def test_it_writes_a_batch_in_the_same_few_queries_whatever_its_size(smtp_sink, settings):
     settings.NOTIFY_EMAIL_BATCH_SIZE = 500
+    queries_to_send(1, "warm")  # the page's branding is read once per process, then kept
     small = queries_to_send(5, "small")
     large = queries_to_send(300, "large")
     assert small[0] == 5 and large[0] == 300
     assert large[1] == small[1] <= 20
-    assert len(smtp_sink.received) == 305
+    assert len(smtp_sink.received) == 306
 
 
 @pytest.mark.django_db
