@@ -120,7 +120,8 @@ def test_it_writes_a_batch_in_the_same_few_queries_whatever_its_size(smtp_sink, 
     small = queries_to_send(5, "small")
     large = queries_to_send(300, "large")
     assert small[0] == 5 and large[0] == 300
-    assert large[1] == small[1] <= 20
+    # One batch's claim, loading, message and outcomes, then one empty claim per channel.
+    assert large[1] == small[1] <= 22
     assert len(smtp_sink.received) == 306
 
 
