@@ -14,7 +14,7 @@ from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, F, Max, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 from django.utils import timezone
@@ -123,8 +123,13 @@ class ComponentGroupForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Components of no group first on every database (SQLite and PostgreSQL disagree on
+        # where NULL sorts), so the moved ones go last in the order this list shows them.
         others = Component.objects.select_related("group").order_by(
-            "group__position", "group__name", "position", "name"
+            F("group__position").asc(nulls_first=True),
+            F("group__name").asc(nulls_first=True),
+            "position",
+            "name",
         )
         if self.instance.pk is not None:
             others = others.exclude(group=self.instance)
