@@ -16,12 +16,22 @@ faults, each while an incident's emails go out:
   in the queues and in kombu's old folder (a real full disk needs a small file system, which
   this bench does not assume);
 - smtp: the SMTP server answers 421 to everything for 8 s, then accepts again;
-- db: another process holds SQLite's write lock for 6 s.
+- db: another process holds SQLite's write lock for 6 s;
+- flap: a checked target that fails for 20 s and recovers for 20 s, over and over, for
+  --flap-seconds (300 by default, as in the issue that found the email storm), with the
+  checker's and the notifications' default damping: each subscriber should get at most two
+  emails (received is the most any subscriber got);
+- catchup: the worker and beat stopped while a whole maintenance window passes, then started
+  again: each subscriber should get the "scheduled" and the "completed" email and no
+  "in progress" one, and the maintenance keeps its scheduled times (received counts both
+  emails; the note says whether the times held and how many "in progress" emails went out).
 
 For each it prints the emails expected (subscribers), received (distinct deliveries),
 duplicated (a delivery received more than once), the seconds from the end of the fault to the
 last email, the worker restarts the supervisor made, and the public answers of 500 or more.
-The whole run takes about two minutes.
+The first five take about two minutes; flap adds --flap-seconds plus a minute, catchup about
+a minute. The checker stall under load and the drain of a large backlog have benchmarks of
+their own (bench/checker_contention.py, bench/fanout.py --backlog).
 """
 
 from __future__ import annotations
@@ -97,6 +107,38 @@ class Readers:
             thread.join(35)
 
 
+class FlappingTarget:
+    """An HTTP server on 127.0.0.1 answering 500 for 20 s, then 200 for 20 s, while flapping."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server name
+                self.send_response(500 if target.failing() else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.started = 0.0
+        self.until = 0.0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def failing(self) -> bool:
+        now = time.monotonic()
+        return now < self.until and int((now - self.started) // 20) % 2 == 0
+
+    def flap(self, seconds: float) -> None:
+        self.started = time.monotonic()
+        self.until = self.started + seconds
+
+
 class Sink(SmtpSink):
     """The test suite's SMTP sink, counting messages by Message-ID, able to be 'down'."""
 
@@ -115,12 +157,17 @@ class Sink(SmtpSink):
                 if subject in str(r.message["Subject"])
             )
 
+    def since(self, count: int) -> list[Any]:
+        """The messages received after the first `count`."""
+        with self._changed:
+            return list(self.received[count:])
+
 
 class Supervised:
     """bin/supervise.py with the worker and beat, as bin/start runs them."""
 
-    def __init__(self, env: dict[str, str], folder: Path) -> None:
-        self.log = folder / "supervise.log"
+    def __init__(self, env: dict[str, str], folder: Path, run: int = 0) -> None:
+        self.log = folder / f"supervise-{run}.log"
         celery = f"{sys.executable} -m celery -A statuspage"
         self.process = subprocess.Popen(
             [
@@ -131,7 +178,7 @@ class Supervised:
             ],
             cwd=ROOT,
             env=env,
-            stdout=open(folder / "worker.log", "wb"),  # noqa: SIM115 - closed with the process
+            stdout=open(folder / f"worker-{run}.log", "wb"),  # noqa: SIM115 - closed with the process
             stderr=open(self.log, "wb"),  # noqa: SIM115 - as above
             start_new_session=True,
         )
@@ -176,6 +223,9 @@ class Bench:
     supervised: Supervised
     readers: Readers
     subscribers: int
+    folder: Path
+    target: FlappingTarget
+    flap_seconds: float
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def open_incident(self, name: str) -> None:
@@ -214,9 +264,110 @@ class Bench:
                 "restarts": self.supervised.restarts() - restarts,
                 "reads": answers_now - answers,
                 "public_5xx": errors_now - errors,
+                "note": "",
             }
         )
         print(f"  {self.rows[-1]}", flush=True)
+
+    def _row(self, fault: str, **values: Any) -> None:
+        self.rows.append({"fault": fault, "restarts": 0, "note": "", **values})
+        print(f"  {self.rows[-1]}", flush=True)
+
+    def flap(self) -> None:
+        """A flapping check, every damping at its default; at most two emails a subscriber."""
+        from checker.models import Check, CheckKind, CheckResult, CheckState, CheckTransition
+        from incidents.models import Incident
+        from statuspage.models import Component
+
+        component = Component.objects.create(name="Flapping API", position=99)
+        check = Check.objects.create(
+            component=component,
+            kind=CheckKind.HTTP,
+            url=f"http://127.0.0.1:{self.target.port}/",
+            interval_seconds=10,
+            timeout_seconds=2.0,
+            failure_threshold=1,
+            success_threshold=1,
+        )
+        CheckState.objects.create(owner=check, next_run_at=check.created_at)
+        received = len(self.sink.received)
+        answers, errors = self.readers.snapshot()
+        opened_before = Incident.objects.filter(affected__component=component).count()
+        self.target.flap(self.flap_seconds)
+        time.sleep(self.flap_seconds + 60)  # the flapping, then its resolution's emails
+        messages = self.sink.since(received)
+        per_subscriber = Counter(m.recipient for m in messages)
+        ids = Counter(str(m.message["Message-ID"]) for m in messages)
+        answers_now, errors_now = self.readers.snapshot()
+        opened = Incident.objects.filter(affected__component=component).count() - opened_before
+        probes = CheckResult.objects.filter(owner=check).count()
+        changes = CheckTransition.objects.filter(owner=check).count()
+        self._row(
+            "flap",
+            expected="<=2 each",
+            received=max(per_subscriber.values(), default=0),
+            duplicated=sum(n - 1 for n in ids.values()),
+            recover_s="-",
+            reads=answers_now - answers,
+            public_5xx=errors_now - errors,
+            note=(
+                f"{probes} probes, {changes} check state changes, {opened} incident(s) opened,"
+                f" {len(messages)} emails"
+            ),
+        )
+        check.is_active = False
+        check.save(update_fields=["is_active"])
+
+    def catchup(self) -> None:
+        """Worker and beat stopped while a maintenance window passes, then started again."""
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from incidents.models import Incident
+        from incidents.services import maintenance_schedule
+
+        answers, errors = self.readers.snapshot()
+        self.supervised.stop()
+        start = timezone.now() + dt.timedelta(seconds=5)
+        name = f"Catch-up window {int(time.time())}"
+        window = maintenance_schedule(
+            name=name,
+            body="Replacing a switch.",
+            scheduled_for=start,
+            scheduled_until=start + dt.timedelta(seconds=15),
+        )
+        time.sleep(30)  # the whole window passes with nothing running
+        self.supervised = Supervised(self.site.env, self.folder, run=1)
+        restarted = time.monotonic()
+        last, seen = restarted, 0
+        while time.monotonic() < restarted + RECOVERY_TIMEOUT:
+            ids = self.sink.ids(name)
+            if len(ids) != seen:
+                seen, last = len(ids), time.monotonic()
+            if seen >= 2 * self.subscribers:
+                break
+            time.sleep(0.1)
+        time.sleep(2)
+        with self.sink._changed:
+            mine = [r for r in self.sink.received if name in str(r.message["Subject"])]
+        ids = Counter(str(r.message["Message-ID"]) for r in mine)
+        in_progress = sum("in progress" in str(r.message["Subject"]).lower() for r in mine)
+        window = Incident.objects.get(pk=window.pk)
+        kept = window.started_at == window.scheduled_for and window.resolved_at == (
+            window.scheduled_until
+        )
+        answers_now, errors_now = self.readers.snapshot()
+        self._row(
+            "catchup",
+            expected=2 * self.subscribers,
+            received=len(ids),
+            duplicated=sum(n - 1 for n in ids.values()),
+            recover_s=round(last - restarted, 1),
+            reads=answers_now - answers,
+            public_5xx=errors_now - errors,
+            note=f"times kept: {kept}; 'in progress' emails: {in_progress}",
+        )
 
     # The faults -----------------------------------------------------------------------------
 
@@ -277,7 +428,8 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=100)
-    parser.add_argument("--faults", default="kill,burst,disk,smtp,db")
+    parser.add_argument("--faults", default="kill,burst,disk,smtp,db,flap,catchup")
+    parser.add_argument("--flap-seconds", type=float, default=300.0)
     args = parser.parse_args()
     started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="bench-faults-"))
@@ -294,7 +446,6 @@ def main() -> None:
         NOTIFY_SWEEP_GRACE_SECONDS="2",
         NOTIFY_RETRY_BASE_SECONDS="1",
         NOTIFY_RETRY_MAX_SECONDS="4",
-        NOTIFY_MIN_INTERVAL_SECONDS="0",
         NOTIFY_JOURNAL_URL=f"file://{folder / 'journal'}",
         LOG_LEVEL="INFO",
     )
@@ -322,26 +473,32 @@ def main() -> None:
     site.start_gunicorn()
     readers = Readers(site.app_port).start()
     supervised = Supervised(site.env, folder)
-    bench = Bench(site, sink, supervised, readers, args.subscribers)
+    target = FlappingTarget()
+    bench = Bench(
+        site, sink, supervised, readers, args.subscribers, folder, target, args.flap_seconds
+    )
     try:
         wait_for(site.app_port)
         bench.run("warm-up", bench.warm_up)
         for fault in args.faults.split(","):
             print(f"Fault: {fault}", flush=True)
-            bench.run(fault, getattr(bench, fault))
+            if fault in ("flap", "catchup"):
+                getattr(bench, fault)()
+            else:
+                bench.run(fault, getattr(bench, fault))
     finally:
         readers.stop()
-        supervised.stop()
+        bench.supervised.stop()
         site.close()
         sink.stop()
     columns = ["fault", "expected", "received", "duplicated", "recover_s", "restarts"]
-    columns += ["reads", "public_5xx"]
+    columns += ["reads", "public_5xx", "note"]
     print(f"\n{args.subscribers} email subscribers; quarantined messages: ", end="")
     quarantine = Path(site.env["VAR_DIR"]) / "broker" / "quarantine"
     print(len(list(quarantine.iterdir())) if quarantine.exists() else 0)
     print("  ".join(f"{c:>10}" for c in columns))
     for row in bench.rows:
-        print("  ".join(f"{row[c]!s:>10}" for c in columns))
+        print("  ".join(f"{row[c]!s:>10}" for c in columns).rstrip())
     print(f"\n{time.monotonic() - started:.0f} s in all; logs in {folder}")
 
 
