@@ -12,8 +12,9 @@ The site is `manage.py demo --large` in a temporary folder (VAR_DIR, PUBLISH_ROO
 published once, then served by gunicorn as bench/serving.py runs it (its access log on, as
 bin/start has it). Beside it, as in production:
 
-- a Celery worker with its beat (`--beat --concurrency=2`, as bin/start runs it), which runs
-  the checker, fans out and sends the notifications, and publishes the site eagerly;
+- the background processes as bin/start runs them under bin/supervise.py: a Celery worker of
+  every queue (`--concurrency=2`), one of the control and checks queues and beat; they run
+  the checker, fan out and send the notifications, and publish the site eagerly;
 - 300 HTTP checks (six on each of 50 components, every 10 s, two failures or two successes
   to change state) against local targets that answer 500 for 30 s then 200 for 30 s, each
   component's targets on their own phase, so components go down and come back all the time and
@@ -393,11 +394,15 @@ def run(args: argparse.Namespace) -> None:
 
         worker_log = folder / "worker.log"
         with open(worker_log, "wb") as log:
+            celery = f"{Path(python).parent / 'celery'} -A statuspage"
             worker = subprocess.Popen(
                 [
-                    str(Path(python).parent / "celery"), "-A", "statuspage", "worker", "--beat",
-                    "--loglevel=INFO", "--concurrency=2",
-                    "--schedule", str(folder / "celerybeat-schedule"),
+                    python, str(ROOT / "bin" / "supervise.py"),
+                    f"worker={celery} worker --loglevel=INFO --concurrency=2 -n worker@%h",
+                    f"control={celery} worker --loglevel=INFO --concurrency=1 -Q control,checks"
+                    " -n control@%h",
+                    f"beat={celery} beat --loglevel=INFO"
+                    f" --schedule {folder / 'celerybeat-schedule'}",
                 ],
                 env={**env, "LOG_LEVEL": "INFO"}, cwd=ROOT, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
@@ -442,7 +447,7 @@ def run(args: argparse.Namespace) -> None:
         window_start = time.time()
         tracked = {
             "gunicorn (readers)": server.pid,
-            "Celery worker + beat": worker.pid,
+            "Celery workers + beat": worker.pid,
             "staff process": staff_process.pid,
             "HTTP targets": targets.pid,
         }
@@ -507,7 +512,7 @@ def print_report(
     backend = "PostgreSQL + Redis" if args.postgres else "SQLite + file cache + file broker"
     print(
         f"\nthe crowd on {backend}: {seconds:.0f} s; gunicorn gthread {args.workers} workers x "
-        f"{args.threads} threads; one Celery worker (--beat, --concurrency=2)"
+        f"{args.threads} threads; the workers and beat as bin/start runs them"
     )
     print(
         f"\nreaders: wrk, {READERS} connections in a closed loop, {len(set(kinds))} kinds of URL "
