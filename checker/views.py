@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from checker import alerts
 from checker.charts import DEFAULT_RANGE, RANGES, response_time_chart
-from checker.models import Check, CheckKind, CheckResult, CheckRollup
+from checker.models import Check, CheckKind, CheckRollup
 from statuspage.models import Component
 
 # Kinds whose latency means something to a visitor (an upstream page's latency does not).
@@ -20,11 +20,10 @@ CHARTED_KINDS = [CheckKind.HTTP, CheckKind.TCP, CheckKind.TLS]
 
 
 def components_with_response_times(component_ids: list[int]) -> list[int]:
-    """The components among these with an active charted check that has measured something,
-    so their page shows a chart only when it has something to draw."""
-    measured = Exists(CheckResult.objects.filter(owner=OuterRef("pk"))) | Exists(
-        CheckRollup.objects.filter(owner=OuterRef("pk"))
-    )
+    """The components among these with an active charted check whose measurements have been
+    rolled up, so their page shows a chart only when it has something to draw (the chart draws
+    the rollups of whole hours and days, not the raw results of the hour under way)."""
+    measured = Exists(CheckRollup.objects.filter(owner=OuterRef("pk")))
     return list(
         Check.objects.active()
         .filter(component_id__in=component_ids, kind__in=CHARTED_KINDS)

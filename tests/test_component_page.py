@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from checker.models import Level
+from checker.rollups import rollups_advance
 from incidents import services
 from tests.checker.factories import feed, make_check
 from tests.factories import make_component, make_group, make_incident
@@ -17,7 +18,8 @@ def test_it_shows_the_status_bar_chart_and_incidents(client):
     group = make_group("Data centers")
     us = make_component("US data center", group=group, description="Our main region.")
     check = make_check(us)
-    feed(check, Level.UP, timezone.now() - dt.timedelta(minutes=5))
+    feed(check, Level.UP, timezone.now() - dt.timedelta(hours=2))
+    rollups_advance()
     incident = make_incident("Packet loss", components={us: "partial_outage"})
     services.incident_resolve(incident=incident, body="Fixed.")
 
@@ -38,7 +40,10 @@ def test_the_chart_shows_only_when_a_check_has_measured_something(client):
     assert "response-time.svg" not in client.get(f"/components/{plain.public_id}").content.decode()
     check = make_check(plain)
     assert "response-time.svg" not in client.get(f"/components/{plain.public_id}").content.decode()
-    feed(check, Level.UP, timezone.now() - dt.timedelta(minutes=1))
+    feed(check, Level.UP, timezone.now() - dt.timedelta(hours=2))
+    # Measured, but its hour not rolled up yet: the chart would have nothing to draw.
+    assert "response-time.svg" not in client.get(f"/components/{plain.public_id}").content.decode()
+    rollups_advance()
     assert "response-time.svg" in client.get(f"/components/{plain.public_id}").content.decode()
 
 
