@@ -327,17 +327,17 @@ def access_log_stats(path: Path, since: float) -> dict[str, dict[str, Any]]:
     return kinds
 
 
-def published_lines(log: Path, offset: int) -> list[tuple[int, int, float]]:
-    """The worker's publications after `offset`: answers rendered, reused, seconds."""
+def published_lines(log: Path, offset: int) -> list[tuple[int, int, int, float]]:
+    """The worker's publications after `offset`: answers rendered, brought up to date, reused,
+    seconds."""
     with log.open(errors="replace") as handle:
         handle.seek(offset)
         text = handle.read()
-    return [
-        (int(a), int(b), float(c))
-        for a, b, c in re.findall(
-            r"published \w+: (\d+) answers rendered, (\d+) reused, ([\d.]+) s", text
-        )
-    ]
+    pattern = (
+        r"published \w+: (\d+) answers rendered, (\d+) brought up to date, (\d+) reused,"
+        r" ([\d.]+) s"
+    )
+    return [(int(a), int(b), int(c), float(d)) for a, b, c, d in re.findall(pattern, text)]
 
 
 def run(args: argparse.Namespace) -> None:
@@ -504,7 +504,7 @@ def print_report(
     kinds: dict[str, dict[str, Any]],
     updates: list[Update],
     poller: LagPoller,
-    publications: list[tuple[int, int, float]],
+    publications: list[tuple[int, int, int, float]],
     facts: dict[str, Any],
     sent: int,
     seconds: float,
@@ -578,12 +578,13 @@ def print_report(
     if poller.errors:
         print(f"  the poller's failed reads: {dict(poller.errors)}")
     if publications:
-        durations = [d for _, _, d in publications]
+        durations = [d for _, _, _, d in publications]
         print(
             f"publications by the worker from the window's start: {len(publications)}, "
             f"{statistics.median(durations):.1f} s median, {max(durations):.1f} s longest; "
-            f"answers rendered {sum(r for r, _, _ in publications):,}, "
-            f"reused {sum(u for _, u, _ in publications):,}"
+            f"answers rendered {sum(r for r, _, _, _ in publications):,}, "
+            f"brought up to date {sum(s for _, s, _, _ in publications):,}, "
+            f"reused {sum(u for _, _, u, _ in publications):,}"
         )
     else:
         print("publications by the worker from the window's start: none")

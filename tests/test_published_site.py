@@ -558,3 +558,26 @@ def test_a_history_page_renders_again_only_when_its_incidents_change(story):
         "Found it."
         in (publishing.root() / third.token / third.artifacts["/history"][0]).read_text()
     )
+
+
+def test_an_unchanged_document_is_brought_up_to_date_without_a_render(
+    site, story, client, settings, caplog
+):
+    import logging
+    import re
+
+    app, _ = site
+    _api, incident, maintenance = story
+    url = f"/api/v2/scheduled-maintenances/{maintenance.public_id}.json"
+    publishing.publish(force=True)
+    before = json.loads(call(app, url).body)["page"]["updated_at"]
+    services.incident_post_update(incident=incident, status="identified", body="Found it.")
+    settings.PUBLISH_INTERVAL_SECONDS = 0  # every document takes the new page stamp
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="website.publishing"):
+        publishing.publish(force=True)
+    found = re.findall(r"(\d+) brought up to date", caplog.text)
+    assert found and int(found[-1]) >= 1, caplog.text
+    body = call(app, url).body
+    assert json.loads(body)["page"]["updated_at"] != before
+    assert body == client.get(url).content

@@ -199,6 +199,27 @@ def _detail_documents(
             yield variant, head + encode_json(serialize(incident)) + b"}"
 
 
+def _restamper(key: str) -> Callable[[], Callable[[bytes], bytes | None]]:
+    """For the publisher: a document of an incident that did not change, given the current page
+    object without serializing the incident again. The page object comes first and holds no
+    key of the incident's name, and no JSON string holds an unescaped quote, so the incident's
+    key ends it."""
+    marker = b',"' + key.encode() + b'":'
+
+    def restamper() -> Callable[[bytes], bytes | None]:
+        head = b'{"page":' + encode_json(serialize_page(updated_at=page_updated_at())) + marker
+
+        def restamp(body: bytes) -> bytes | None:
+            if not body.startswith(b'{"page":'):
+                return None
+            end = body.find(marker)
+            return None if end < 0 else head + body[end + len(marker) :]
+
+        return restamp
+
+    return restamper
+
+
 def incident_documents(wanted: Iterable[Variant]) -> Iterator[tuple[Variant, bytes]]:
     return _detail_documents(wanted, public_incidents().incidents(), "incident", serialize_incident)
 
@@ -209,7 +230,11 @@ def maintenance_documents(wanted: Iterable[Variant]) -> Iterator[tuple[Variant, 
     )
 
 
-@public_page(variants=variants.public_incident_documents, documents=incident_documents)
+@public_page(
+    variants=variants.public_incident_documents,
+    documents=incident_documents,
+    restamp=_restamper("incident"),
+)
 @api_endpoint
 def incident_detail(public_id: str) -> Json:
     incident = public_incidents().incidents().filter(public_id=public_id).first()
@@ -252,7 +277,11 @@ def maintenances_active() -> Json:
     }
 
 
-@public_page(variants=variants.public_maintenance_documents, documents=maintenance_documents)
+@public_page(
+    variants=variants.public_maintenance_documents,
+    documents=maintenance_documents,
+    restamp=_restamper("scheduled_maintenance"),
+)
 @api_endpoint
 def maintenance_detail(public_id: str) -> Json:
     maintenance = public_incidents().maintenances().filter(public_id=public_id).first()

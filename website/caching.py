@@ -40,6 +40,7 @@ GZIP_MIN_BYTES = 1024
 COMPRESSIBLE = ("text/", "application/json", "application/xml", "application/atom+xml",
                 "application/rss+xml", "image/svg+xml")  # fmt: skip
 ENTRY_TTL = 24 * 3600
+STAMP_SEPARATOR = "\x1f"
 # Set on the request by the publisher, so this middleware lets the render through.
 PUBLISHING_META_KEY = "statuspage.publishing"
 
@@ -52,6 +53,16 @@ class Variant:
     kwargs: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     fingerprint: str | None = None
+    # What the answer shows besides its subject and that the view's `restamp` can bring up to
+    # date in the previous body without rendering it again (a document's page object).
+    stamp: str | None = None
+
+    @property
+    def published_fingerprint(self) -> str | None:
+        """What the publication records: the fingerprint, with the stamp when there is one."""
+        if self.fingerprint is None or self.stamp is None:
+            return self.fingerprint
+        return f"{self.fingerprint}{STAMP_SEPARATOR}{self.stamp}"
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class PublicSpec:
     variants: Callable[[], Iterable[Variant]] | None = None
     until_missing: bool = False
     documents: Callable[[list[Variant]], Iterable[tuple[Variant, bytes]]] | None = None
+    restamp: Callable[[], Callable[[bytes], bytes | None]] | None = None
 
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -71,6 +83,7 @@ def public_page(
     variants: Callable[[], Iterable[Variant]] | None = None,
     until_missing: bool = False,
     documents: Callable[[list[Variant]], Iterable[tuple[Variant, bytes]]] | None = None,
+    restamp: Callable[[], Callable[[bytes], bytes | None]] | None = None,
 ) -> Callable[[View], View]:
     """Declare a view public: cached, published and served by the fast path.
 
@@ -78,10 +91,15 @@ def public_page(
     default the one answer of a view without URL arguments); with `until_missing` the list
     ends at the first variant that answers 404 (pages of a history); `documents` builds the
     bodies of many variants at once, byte for byte what the view answers for each, for views
-    with thousands of variants.
+    with thousands of variants; `restamp` gives, once per publication, a function that brings
+    a previous body whose variant changed only in its `stamp` up to date (None: render it).
     """
     spec = PublicSpec(
-        params=tuple(params), variants=variants, until_missing=until_missing, documents=documents
+        params=tuple(params),
+        variants=variants,
+        until_missing=until_missing,
+        documents=documents,
+        restamp=restamp,
     )
 
     def declare(view: View) -> View:

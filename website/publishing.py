@@ -33,7 +33,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ from statuspage.version import VERSION_KEY, public_version_moved
 from website.caching import (
     COMPRESSIBLE,
     PUBLISHING_META_KEY,
+    STAMP_SEPARATOR,
     PublicSpec,
     Variant,
     canonical_query,
@@ -453,6 +454,7 @@ class _Builder:
         self.params: dict[str, list[str]] = {}
         self.rendered = 0
         self.reused = 0
+        self.restamped = 0
         self.made: set[str] = set()
         self.previous_headers: dict[int, int] = {}
 
@@ -507,6 +509,44 @@ class _Builder:
         entry[3] = self.previous_headers[headers_id]
         self.artifacts[key] = entry
         self.reused += 1
+        return True
+
+    def restamp(
+        self,
+        key: str,
+        subject: str,
+        fingerprint: str,
+        restamp: Callable[[bytes], bytes | None],
+    ) -> bool:
+        """Bring the previous answer up to date when only its stamp moved (see Variant)."""
+        if self.previous is None or self.previous_folder is None:
+            return False
+        entry = self.previous.artifacts.get(key)
+        if entry is None or entry[5] is None:
+            return False
+        if entry[5].partition(STAMP_SEPARATOR)[0] != subject:
+            return False
+        file, status, _etag, headers_id, _encodings, _fp = entry
+        try:
+            body = restamp(Path(self.previous_folder, file).read_bytes())
+        except OSError:
+            return False
+        if body is None:
+            return False
+        headers = dict(self.previous.headers[headers_id])
+        headers.pop("Vary", None)  # add() sets it again if the new body is compressed
+        self.add(
+            Rendered(
+                key=key,
+                file=file,
+                status=status,
+                headers=headers,
+                body=body,
+                fingerprint=fingerprint,
+            )
+        )
+        self.rendered -= 1
+        self.restamped += 1
         return True
 
     def add(self, item: Rendered) -> None:
@@ -573,11 +613,8 @@ def _render_routes(builder: _Builder, renderer: _Renderer, same_frame: bool) -> 
             file = file_for(path, variant.query)
             if name == "live":
                 live_path = path
-            if (
-                same_frame
-                and variant.fingerprint is not None
-                and builder.reuse(key, variant.fingerprint)
-            ):
+            fingerprint = variant.published_fingerprint
+            if same_frame and fingerprint is not None and builder.reuse(key, fingerprint):
                 continue
             response = renderer.render(path, variant.query)
             if response.status_code != 200:
@@ -592,7 +629,7 @@ def _render_routes(builder: _Builder, renderer: _Renderer, same_frame: bool) -> 
                     status=200,
                     headers=dict(response.items()),
                     body=response.content,
-                    fingerprint=variant.fingerprint,
+                    fingerprint=fingerprint,
                 )
             )
     return live_path
@@ -612,11 +649,22 @@ def _add_documents(
         return
     keys = {id(v): path_of(name, v.kwargs) for v in variants}
     if same_frame:
-        variants = [
-            v
-            for v in variants
-            if v.fingerprint is None or not builder.reuse(keys[id(v)], v.fingerprint)
-        ]
+        restamp: Callable[[bytes], bytes | None] | None = None
+        left = []
+        for v in variants:
+            fingerprint = v.published_fingerprint
+            if fingerprint is None:
+                left.append(v)
+                continue
+            if builder.reuse(keys[id(v)], fingerprint):
+                continue
+            if spec.restamp is not None and v.fingerprint is not None and v.stamp is not None:
+                # Only what the stamp says changed: the previous body, brought up to date.
+                restamp = restamp or spec.restamp()
+                if builder.restamp(keys[id(v)], v.fingerprint, fingerprint, restamp):
+                    continue
+            left.append(v)
+        variants = left
     if not variants:
         return
     sample = renderer.render(keys[id(variants[0])], {})
@@ -630,7 +678,7 @@ def _add_documents(
                 status=200,
                 headers=headers,
                 body=body,
-                fingerprint=variant.fingerprint,
+                fingerprint=variant.published_fingerprint,
             )
         )
 
@@ -735,9 +783,10 @@ def _build(wanted: int) -> Manifest:
     os.replace(swap, root() / CURRENT)
     _prune(keep=token)
     logger.info(
-        "published %s: %d answers rendered, %d reused, %.2f s",
+        "published %s: %d answers rendered, %d brought up to date, %d reused, %.2f s",
         token,
         builder.rendered,
+        builder.restamped,
         builder.reused,
         manifest.duration,
     )

@@ -90,7 +90,7 @@ def _documents(incidents: QuerySet[Incident]) -> Iterator[Variant]:
         stamp = _page_stamps[folder] = (str(page_updated_at()), now)
     page = stamp[0]
     for variant in _incident_variants(incidents):
-        yield Variant(kwargs=variant.kwargs, fingerprint=f"{variant.fingerprint}|{page}")
+        yield Variant(kwargs=variant.kwargs, fingerprint=variant.fingerprint, stamp=page)
 
 
 def public_incident_documents() -> Iterator[Variant]:
