@@ -581,3 +581,26 @@ def test_an_unchanged_document_is_brought_up_to_date_without_a_render(
     body = call(app, url).body
     assert json.loads(body)["page"]["updated_at"] != before
     assert body == client.get(url).content
+
+
+def test_a_web_process_leaves_publishing_to_a_live_workers_publisher(story, settings):
+    import time_machine
+
+    first = published()
+    publishing._write_marker(time.time_ns())  # a change nobody has published yet
+    with time_machine.travel(time.time() + settings.PUBLISH_FALLBACK_SECONDS + 5):
+        publishing.publisher_seen()  # a worker's publisher looked a moment ago
+        assert publishing.publish(grace=settings.PUBLISH_FALLBACK_SECONDS) is None
+        assert published().token == first.token
+
+
+def test_a_web_process_publishes_a_change_no_worker_took_once_the_grace_has_passed(story, settings):
+    import time_machine
+
+    first = published()
+    publishing.publisher_seen()  # the last sign of a worker, long before the change
+    with time_machine.travel(time.time() + settings.PUBLISH_FALLBACK_SECONDS + 5):
+        publishing._write_marker(time.time_ns())
+    with time_machine.travel(time.time() + 2 * settings.PUBLISH_FALLBACK_SECONDS + 10):
+        later = publishing.publish(grace=settings.PUBLISH_FALLBACK_SECONDS)
+    assert later is not None and later.token != first.token

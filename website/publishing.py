@@ -75,6 +75,9 @@ CURRENT = "current"
 WANTED = "wanted"
 LOCK = ".lock"
 TRASH = ".trash-"
+# Touched by a worker's (eager) publisher each time it looks: while it is fresh, the web
+# processes leave publishing to it.
+PUBLISHER = ".publisher"
 # Headers that belong to one response on the wire, not to the published answer.
 PUBLISH_COMPRESS_MIN_BYTES = 4096
 _PER_RESPONSE = {"content-length", "etag", "set-cookie", "content-encoding", "last-modified"}
@@ -413,8 +416,15 @@ def _exclusive() -> Iterator[bool]:
 
 def publish(*, force: bool = False, grace: float = 0.0) -> Manifest | None:
     """Publish if anything (or time) moved since the current publication; None when another
-    process is publishing or nothing needed it. The caller's thread renders."""
+    process is publishing or nothing needed it. The caller's thread renders.
+
+    With `grace` (a web process standing by), only while no worker's publisher has looked in
+    the last `grace` seconds, and one publication at most: rendering in a process that answers
+    visitors is the fallback, not the rule.
+    """
     if not force and not needs_publishing(grace=grace):
+        return None
+    if grace > 0 and publisher_seen_within(grace):
         return None
     with _exclusive() as mine:
         if not mine:
@@ -424,9 +434,25 @@ def publish(*, force: bool = False, grace: float = 0.0) -> Manifest | None:
             wanted = wanted_version()
             published = _build(wanted)
             force = False
-            if wanted_version() <= wanted:
+            if grace > 0 or wanted_version() <= wanted:
                 break
         return published
+
+
+def publisher_seen(now: float | None = None) -> None:
+    """A worker's publisher says it is there (see PUBLISHER)."""
+    path = root() / PUBLISHER
+    if not path.exists():
+        root().mkdir(parents=True, exist_ok=True)
+        path.touch()
+    os.utime(path, (now or time.time(),) * 2)
+
+
+def publisher_seen_within(seconds: float) -> bool:
+    try:
+        return time.time() - (root() / PUBLISHER).stat().st_mtime < seconds
+    except OSError:
+        return False
 
 
 def _compress(body: bytes, content_type: str) -> dict[str, bytes]:
@@ -894,7 +920,11 @@ class _Publisher:
             self.wake.wait(timeout=1.0 if self.eager else settings.PUBLISH_CHECK_SECONDS)
             self.wake.clear()
             try:
+                if self.eager:
+                    publisher_seen()
                 publish(grace=0.0 if self.eager else settings.PUBLISH_FALLBACK_SECONDS)
+                if self.eager:
+                    publisher_seen()
             except Exception:  # noqa: BLE001 - keep serving the last publication; retry later
                 logger.exception("publishing failed; the previous publication stays live")
             finally:
