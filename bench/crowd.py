@@ -12,9 +12,9 @@ The site is `manage.py demo --large` in a temporary folder (VAR_DIR, PUBLISH_ROO
 published once, then served by gunicorn as bench/serving.py runs it (its access log on, as
 bin/start has it). Beside it, as in production:
 
-- the background processes as bin/start runs them under bin/supervise.py: a Celery worker of
-  every queue (`--concurrency=2`), one of the control and checks queues and beat; they run
-  the checker, fan out and send the notifications, and publish the site eagerly;
+- the background processes as bin/start runs them under bin/supervise.py, at nice 10: a Celery
+  worker of every queue (`--concurrency=2`), one of the control and checks queues and beat;
+  they run the checker, fan out and send the notifications, and publish the site eagerly;
 - 300 HTTP checks (six on each of 50 components, every 10 s, two failures or two successes
   to change state) against local targets that answer 500 for 30 s then 200 for 30 s, each
   component's targets on their own phase, so components go down and come back all the time and
@@ -397,6 +397,7 @@ def run(args: argparse.Namespace) -> None:
             celery = f"{Path(python).parent / 'celery'} -A statuspage"
             worker = subprocess.Popen(
                 [
+                    *(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []),
                     python, str(ROOT / "bin" / "supervise.py"),
                     f"worker={celery} worker --loglevel=INFO --concurrency=2 -n worker@%h",
                     f"control={celery} worker --loglevel=INFO --concurrency=1 -Q control,checks"
@@ -641,6 +642,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="the background processes' niceness (bin/start's WORKER_NICE, 10 by default)",
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
