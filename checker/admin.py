@@ -194,7 +194,7 @@ class CheckAdmin(admin.ModelAdmin):
     def recent_transitions(self, check: Check) -> SafeString:
         transitions = list(check.transitions.all()[:10])
         if not transitions:
-            return format_html("None yet.")
+            return format_html("{}", "None yet.")
         items = format_html_join(
             "",
             "<tr><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
