@@ -2,58 +2,31 @@
 a live server holding the demo data: what staff see at common laptop widths. Screenshots of the
 admin home, an incident's page, the incident list and a branded public page go to artifacts/."""
 
+# The browser and site fixtures come from tests.test_browser; tests name them as parameters.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from django.test import Client
-from playwright.sync_api import Browser, FloatRect, Page, expect, sync_playwright
-from pytest_django.live_server_helper import LiveServer
+from playwright.sync_api import Browser, FloatRect, Page, expect
 
 from incidents.models import Incident
 from statuspage.models import FooterLink, PageSettings, StaffPreference
+from tests.test_browser import ARTIFACTS, browser, site  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 LOGO = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40" viewBox="0 0 160 40">'
     b'<rect width="40" height="40" rx="8" fill="#0b5394"/>'
     b'<text x="50" y="28" font-family="sans-serif" font-size="22" fill="#0b5394">Acme</text>'
     b"</svg>"
 )
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    # Playwright's sync API keeps an event loop in this thread; the test still uses the ORM.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def site(live_server: LiveServer) -> str:
-    call_command("demo", verbosity=0)
-    ARTIFACTS.mkdir(exist_ok=True)
-    return live_server.url
 
 
 def staff_page(browser: Browser, site: str, width: int, height: int = 900) -> Page:
