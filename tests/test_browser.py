@@ -128,7 +128,9 @@ def test_it_shows_the_home_page_and_follows_an_uptime_day_to_its_incident(
     expect(page.locator("#main")).not_to_contain_text("Billing reconciler")
 
     api = Component.objects.get(name="API")
-    day = page.locator(f"#component-{api.public_id} .day").filter(has_text=CRITICAL_INCIDENT)
+    day = page.locator(f"#component-{api.public_id} .uptime__days > li").filter(
+        has_text=CRITICAL_INCIDENT
+    )
     tip = day.locator(".day__tip")
     # Until the day is pointed at, its popover is clipped to one pixel (for screen readers).
     assert box(tip)["width"] <= 1
@@ -204,7 +206,7 @@ def test_it_fits_a_phone_screen_and_opens_a_day_on_tap(browser: Browser, site: s
     page.screenshot(path=ARTIFACTS / "home-phone.png", full_page=True)
 
     scheduler = Component.objects.get(name="Scheduler")
-    day = page.locator(f"#component-{scheduler.public_id} .day").filter(
+    day = page.locator(f"#component-{scheduler.public_id} .uptime__days > li").filter(
         has_text="Scheduler running reminders late"
     )
     day.tap()

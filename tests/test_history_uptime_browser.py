@@ -87,7 +87,7 @@ def test_on_a_phone_the_uptime_label_and_percentage_follow_the_30_days_shown(
     # inner_text: what is rendered, not the text of the hidden wide-screen spans too.
     assert phone.locator(".uptime-span").inner_text() == "Uptime over the past 30 days"
     first_bar = phone.locator(".uptime").first
-    assert first_bar.locator(".uptime__days .day:visible").count() == 30
+    assert first_bar.locator(".uptime__days > li:visible").count() == 30
     assert first_bar.locator(".uptime__edge").first.inner_text() == "30 days ago"
     shown = {}
     for row in phone.locator("li.component:has(.uptime)").all():

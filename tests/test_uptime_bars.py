@@ -23,11 +23,11 @@ WINDOW_SECONDS = (NOW - dt.datetime(2025, 4, 2, tzinfo=UTC)).total_seconds()
 # A day with incidents carries its popover; a day without any is compact, its text in title.
 # An operational day has no level class.
 _DAY = re.compile(
-    r'<li class="day(?: level-(?P<level>\w+))?" tabindex="0"><div class="day__tip">'
+    r'<li(?: class="level-(?P<level>\w+)")? tabindex="0"><div class="day__tip">'
     r'<time class="day__date" datetime="(?P<date>[\d-]+)">[^<]*</time> '
     r'<span class="day__summary">(?P<summary>[^<]*)</span>(?P<rest>.*?)</div></li>'
-    r'|<li class="day(?: level-(?P<plain_level>\w+))?" tabindex="0" '
-    r'data-date="(?P<plain_date>[\d-]+)" title="[^"·]* · (?P<plain_summary>[^"]*)"></li>'
+    r'|<li(?: class="level-(?P<plain_level>\w+)")? tabindex="0" '
+    r'title="(?P<plain_label>[^"·]*) · (?P<plain_summary>[^"]*)"></li>'
 )
 
 
@@ -35,11 +35,14 @@ class Day(dict):
     """One parsed day, whichever form it was printed in."""
 
 
-def _day(match: re.Match) -> Day:
+def _day(match: re.Match, date: dt.date) -> Day:
+    """A day, dated by its place in the bar: its own date, printed or in its title, must agree."""
     if match["date"]:
+        assert match["date"] == date.isoformat()
         return Day(level=match["level"] or "operational", date=match["date"],
                    summary=match["summary"], rest=match["rest"])  # fmt: skip
-    return Day(level=match["plain_level"] or "operational", date=match["plain_date"],
+    assert match["plain_label"] == f"{date:%b} {date.day}, {date.year}"
+    return Day(level=match["plain_level"] or "operational", date=date.isoformat(),
                summary=match["plain_summary"], rest="")  # fmt: skip
 
 
@@ -53,9 +56,15 @@ def component_section(html: str, component) -> str:
 
 
 def days_of(html: str, component) -> dict[str, Day]:
-    return {
-        day["date"]: day for day in map(_day, _DAY.finditer(component_section(html, component)))
-    }
+    section = component_section(html, component)
+    first = dt.date.fromisoformat(
+        re.search(r'<ol class="uptime__days" data-first="([\d-]+)"', section)[1]
+    )
+    days = [
+        _day(match, first + dt.timedelta(days=index))
+        for index, match in enumerate(_DAY.finditer(section))
+    ]
+    return {day["date"]: day for day in days}
 
 
 def uptime_text(html: str, component) -> str:
@@ -214,17 +223,15 @@ def test_every_day_is_focusable_and_the_bar_is_labelled(client, api):
     html = home_page(client)
 
     section = component_section(html, api)
-    assert section.count('<li class="day') == section.count('tabindex="0"') == 90
+    assert len(_DAY.findall(section)) == section.count('tabindex="0"') == 90
     assert 'aria-label="API, day by day over the past 90 days"' in section
 
 
 def test_a_quiet_day_is_one_short_element_with_its_date_and_summary_in_its_title(client, api):
     section = component_section(home_page(client), api)
 
-    assert (
-        '<li class="day" tabindex="0" data-date="2025-06-29" '
-        'title="Jun 29, 2025 · No downtime recorded"></li>'
-    ) in section
+    assert '<ol class="uptime__days" data-first="2025-04-02" ' in section
+    assert '<li tabindex="0" title="Jun 29, 2025 · No downtime recorded"></li>' in section
 
 
 def test_the_bars_move_on_when_the_day_rolls_over(client, api):

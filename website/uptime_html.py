@@ -6,8 +6,9 @@ without any is printed compact, its date and summary in `title` (the browser's o
 without scripts; the page's script turns it into the same popover on hover, focus or tap).
 Most days of most bars are quiet, and a quiet day reads the same in every bar, so all bars
 share one row of quiet days and one of days without data, built once a day: a bar is that row
-with its few recorded or incident days put in place. An operational day carries no level
-class, the stylesheet's default, which keeps the bulk of the page small.
+with its few recorded or incident days put in place. A compact day is as short as it can be:
+an operational day carries no class (the stylesheet's default), and its date is its place in
+the bar (the bar's first day is on the list, for the script's popover).
 """
 
 from __future__ import annotations
@@ -26,14 +27,11 @@ if TYPE_CHECKING:
 
 
 def _day_class(level: str) -> str:
-    return "day" if level == "operational" else f"day level-{level}"
+    return "" if level == "operational" else f' class="level-{level}"'
 
 
-def _compact_day_html(level: str, summary: str, iso_date: str, label: str) -> str:
-    return (
-        f'<li class="{_day_class(level)}" tabindex="0" data-date="{iso_date}" '
-        f'title="{label} · {_escaped(summary)}"></li>'
-    )
+def _compact_day_html(level: str, summary: str, label: str) -> str:
+    return f'<li{_day_class(level)} tabindex="0" title="{label} · {_escaped(summary)}"></li>'
 
 
 class _Window:
@@ -43,10 +41,11 @@ class _Window:
         dates = [first_day + dt.timedelta(days=offset) for offset in range(count)]
         self.iso_dates = [day.isoformat() for day in dates]
         self.labels = [f"{day:%b} {day.day}, {day.year}" for day in dates]
-        pairs = list(zip(self.iso_dates, self.labels, strict=True))
         quiet, no_data = DayBar(first_day, True), DayBar(first_day, False)
-        self.quiet = [_compact_day_html(quiet.level, quiet.summary, *pair) for pair in pairs]
-        self.no_data = [_compact_day_html(no_data.level, no_data.summary, *pair) for pair in pairs]
+        self.quiet = [_compact_day_html(quiet.level, quiet.summary, label) for label in self.labels]
+        self.no_data = [
+            _compact_day_html(no_data.level, no_data.summary, label) for label in self.labels
+        ]
 
 
 # A window's texts only change when the day rolls over: every page rendered that day shares them.
@@ -71,8 +70,8 @@ class UptimeBarRenderer:
         """The whole bar: its days, labelled with the component's name, and its legend."""
         count = len(bar.dates)
         return mark_safe(  # noqa: S308 - every text below is escaped
-            f'<div class="uptime"><ol class="uptime__days" aria-label="'
-            f'{escape(bar.component.name)}, day by day over the past {count} days">'
+            f'<div class="uptime"><ol class="uptime__days" data-first="{bar.dates[0].isoformat()}" '
+            f'aria-label="{escape(bar.component.name)}, day by day over the past {count} days">'
             f"{self.render_days(bar)}</ol>"
             f'<p class="uptime__legend"><span class="uptime__edge" aria-hidden="true">'
             f'<span class="uptime__from-long">{count} days ago</span>'
@@ -96,10 +95,10 @@ class UptimeBarRenderer:
     def _day_html(self, day: DayBar, iso_date: str, label: str) -> str:
         level, summary = day.level, day.summary
         if not day.incidents:
-            return _compact_day_html(level, summary, iso_date, label)
+            return _compact_day_html(level, summary, label)
         items = "".join(self._link_html(link) for link in day.incidents)
         return (
-            f'<li class="{_day_class(level)}" tabindex="0"><div class="day__tip">'
+            f'<li{_day_class(level)} tabindex="0"><div class="day__tip">'
             f'<time class="day__date" datetime="{iso_date}">{label}</time> '
             f'<span class="day__summary">{_escaped(summary)}</span>'
             f'<span class="visually-hidden">. Related:</span>'

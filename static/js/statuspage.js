@@ -48,6 +48,17 @@
 
   /* Popovers: uptime days and component hints. */
 
+  // A day of an uptime bar: an item of its list (the popover's incidents are a list inside).
+  var DAY = ".uptime__days > li";
+
+  // The date of a compact day: its place in the bar, counted from the bar's first day.
+  function dayDate(day) {
+    var first = Date.parse((day.parentNode.getAttribute("data-first") || "") + "T00:00:00Z");
+    if (isNaN(first)) return "";
+    var index = Array.prototype.indexOf.call(day.parentNode.children, day);
+    return new Date(first + index * 86400000).toISOString().slice(0, 10);
+  }
+
   // Days without incidents come compact, their text in `title`; they get the same popover
   // as the others the first time they are pointed at, focused or tapped.
   function ensureTip(day) {
@@ -58,7 +69,7 @@
     tip.className = "day__tip";
     var date = document.createElement("time");
     date.className = "day__date";
-    date.setAttribute("datetime", day.getAttribute("data-date") || "");
+    date.setAttribute("datetime", dayDate(day));
     date.textContent = cut < 0 ? text : text.slice(0, cut);
     var summary = document.createElement("span");
     summary.className = "day__summary";
@@ -74,14 +85,14 @@
   ["mouseover", "focusin", "touchstart", "click"].forEach(function (type) {
     document.addEventListener(type, function (event) {
       var target = event.target instanceof Element ? event.target : null;
-      if (target) ensureTip(target.closest(".day"));
+      if (target) ensureTip(target.closest(DAY));
     }, { capture: true, passive: true });
   });
 
-  var POPOVER = ".day, .hint";
+  var POPOVER = DAY + ", .hint";
 
   function closeAll(except) {
-    document.querySelectorAll(".day.is-open, .hint.is-open").forEach(function (el) {
+    document.querySelectorAll(DAY + ".is-open, .hint.is-open").forEach(function (el) {
       if (el !== except) el.classList.remove("is-open");
     });
   }
@@ -142,15 +153,15 @@
     });
     setLinksTabbable(bar, false);
     bar.addEventListener("focusin", function (event) {
-      var day = event.target.closest(".day");
+      var day = event.target.closest(DAY);
       if (day) setLinksTabbable(day, true);
     });
     bar.addEventListener("focusout", function (event) {
-      var day = event.target.closest(".day");
+      var day = event.target.closest(DAY);
       if (day && !day.contains(event.relatedTarget)) setLinksTabbable(day, false);
     });
     bar.addEventListener("keydown", function (event) {
-      var current = event.target.closest(".day");
+      var current = event.target.closest(DAY);
       if (!current) return;
       var shown = visibleDays(bar);
       var index = shown.indexOf(current);
