@@ -6,6 +6,7 @@ Usage (from the repository root):
     .venv/bin/python bench/serving.py                 # SQLite, 20 s per measurement
     .venv/bin/python bench/serving.py --quick         # a short smoke run (5 s per measurement)
     .venv/bin/python bench/serving.py --postgres      # PostgreSQL (statuspage_bench, rebuilt)
+    .venv/bin/python bench/serving.py --kuma          # and Uptime Kuma's page beside ours
 
 Everything lives in a temporary folder (VAR_DIR, PUBLISH_ROOT, STATIC_ROOT and, on SQLite, the
 database): `manage.py demo --large` is built there, the static files collected and the site
@@ -35,6 +36,11 @@ and, on the published site alone, under a steady load of every kind of public UR
 - the database down for 30 s: on SQLite its file replaced by one that is not a database, on
   PostgreSQL the connections going through a TCP proxy this script stops (and kills the open
   connections of) for that long.
+
+With --kuma, Uptime Kuma's public status page (bench/kuma.py installs and sets it up) is
+measured in the same run with the same wrk loads and CPU accounting (its node process): the
+cached page, complete cold views (what Chromium fetches for it) and the bytes of a cold visit,
+printed beside ours against the targets.
 
 Every loop is bounded in time and every request goes to 127.0.0.1. This is not a test: it
 prints figures and says which targets they meet.
@@ -77,6 +83,10 @@ FLOOR_SNAPSHOT = "SERVING_FLOOR_SNAPSHOT"
 CPU_TARGET_MS = 0.25
 OLD_COLD_VIEWS = 347
 OUTAGE_SECONDS = 30
+# The targets beside Uptime Kuma (--kuma): our rates over Kuma's, Kuma's bytes over ours.
+KUMA_RATE_TARGET = 1.5
+KUMA_NGINX_TARGET = 5
+KUMA_BYTES_TARGET = 10
 
 
 # The floor: no framework, no lookups beyond one dictionary.
@@ -780,6 +790,21 @@ def print_load(label: str, result: LoadResult, *, per: str = "") -> None:
     )
 
 
+def print_transfer(transfer: list[tuple[str, tuple[int, dict[str, str], bytes, int]]]) -> int:
+    """The bytes of each resource of a cold view, headers included; their total."""
+    print(f"  {'resource':<52} {'status':>6} {'encoding':<9} {'on the wire':>11} {'body':>8}")
+    wire_total = body_total = 0
+    for path, (status, headers, body, wire) in transfer:
+        wire_total += wire
+        body_total += len(body)
+        print(
+            f"  {path:<52} {status:>6} {headers.get('content-encoding', 'identity'):<9} "
+            f"{wire:>11,} {len(body):>8,}"
+        )
+    print(f"  {'total':<52} {'':>6} {'':<9} {wire_total:>11,} {body_total:>8,}")
+    return wire_total
+
+
 def snapshot(port: int, paths: list[str], encodings: list[str], target: Path) -> None:
     """What the published site answers for each path and encoding, for the floor to replay."""
     answers = {}
@@ -909,6 +934,14 @@ def main() -> None:
         "--postgres", action="store_true", help=f"PostgreSQL ({POSTGRES_NAME}, recreated)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--kuma", action="store_true", help="measure Uptime Kuma's status page too (bench/kuma.py)"
+    )
+    parser.add_argument(
+        "--kuma-dir",
+        type=Path,
+        help="where Uptime Kuma is installed (default: KUMA_DIR or ~/.cache/statuspage-bench/kuma)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.outage = 5, 1, 8
@@ -1027,16 +1060,13 @@ def run_rows(
     )
 
     print(f"\nbytes a cold visitor transfers (Accept-Encoding: {CHROMIUM_ENCODING})")
-    print(f"  {'resource':<52} {'status':>6} {'encoding':<9} {'on the wire':>11} {'body':>8}")
-    wire_total = body_total = 0
-    for path, (status, headers, body, wire) in transfer:
-        wire_total += wire
-        body_total += len(body)
-        print(
-            f"  {path:<52} {status:>6} {headers.get('content-encoding', 'identity'):<9} "
-            f"{wire:>11,} {len(body):>8,}"
-        )
-    print(f"  {'total':<52} {'':>6} {'':<9} {wire_total:>11,} {body_total:>8,}")
+    wire_total = print_transfer(transfer)
+    kuma_figures = None
+    if args.kuma:
+        sys.path.insert(0, str(ROOT))
+        from bench import kuma
+
+        kuma_figures = kuma.measure(args, folder, args.kuma_dir or kuma.KUMA_DIR)
 
     urls = public_urls(site, assets) + [HEALTH]
     kinds = len(dict.fromkeys(k for k, _ in urls))
@@ -1127,6 +1157,59 @@ def run_rows(
         print(f"  {figure:<44} {target:<22} {floor_value:>10} {value:>10}  {verdict}")
     if any(r.worker_change for r in (*cached.values(), *cold.values(), *busted.values())):
         print("  * a gunicorn worker was replaced during that measurement: its CPU is undercounted")
+    if kuma_figures is not None:
+        kuma_rows(
+            cached["published"],
+            views,
+            wire_total,
+            kuma_figures.cached,
+            kuma_figures.views_per_second,
+            kuma_figures.wire_total,
+            f"Uptime Kuma {kuma.KUMA_VERSION}",
+        )
+
+
+def kuma_rows(
+    ours: LoadResult,
+    views: float,
+    wire: int,
+    theirs: LoadResult,
+    their_views: float,
+    their_wire: int,
+    name: str,
+) -> None:
+    """Our figures beside Kuma's, measured in the same run the same way, against the targets.
+    The ratio is ours over Kuma's."""
+
+    def ratio(value: float, their_value: float) -> str:
+        if not value or not their_value:
+            return ""
+        share = value / their_value
+        return f"{share:.1f}x" if share >= 1 else f"1/{1 / share:.1f}"
+
+    cpu, their_cpu = ours.cpu_ms_per_request or 0.0, theirs.cpu_ms_per_request or 0.0
+    rows = [
+        ("cached page CPU ms per request", f"{cpu:.3f}", f"{their_cpu:.3f}",
+         ratio(cpu, their_cpu), "report", ""),
+        ("cached page req/s", f"{ours.rate:.0f}", f"{theirs.rate:.0f}",
+         ratio(ours.rate, theirs.rate), f">= {KUMA_RATE_TARGET}x Kuma",
+         "meets" if ours.rate >= KUMA_RATE_TARGET * theirs.rate else "misses"),
+        ("complete cold views/s, gunicorn alone", f"{views:.0f}", f"{their_views:.0f}",
+         ratio(views, their_views), f">= {KUMA_RATE_TARGET}x Kuma",
+         "meets" if views >= KUMA_RATE_TARGET * their_views else "misses"),
+        ("complete cold views/s, behind nginx mirror", "", f"{their_views:.0f}", "",
+         f">= {KUMA_NGINX_TARGET}x Kuma",
+         f"needs >= {KUMA_NGINX_TARGET * their_views:.0f} in bench/nginx_mirror.py"),
+        ("bytes a cold visitor transfers", f"{wire:,}", f"{their_wire:,}",
+         ratio(wire, their_wire), f"<= 1/{KUMA_BYTES_TARGET} of Kuma",
+         "meets" if wire * KUMA_BYTES_TARGET <= their_wire else "misses"),
+    ]  # fmt: skip
+    print(f"\nthe published site beside {name}, same run, same measurements (ratio: ours/Kuma)")
+    print(f"  {'figure':<44} {'ours':>10} {'Kuma':>10} {'ratio':>7}  {'target':<16} verdict")
+    for figure, value, their_value, share, target, verdict in rows:
+        print(f"  {figure:<44} {value:>10} {their_value:>10} {share:>7}  {target:<16} {verdict}")
+    if ours.worker_change or theirs.worker_change:
+        print("  * a server process was replaced during a measurement: its CPU is undercounted")
 
 
 def sqlite_breaker(site: Site) -> tuple[Callable[[], None], Callable[[], None]]:
