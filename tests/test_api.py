@@ -473,3 +473,43 @@ def test_it_answers_every_endpoint_in_a_constant_number_of_queries(client: Clien
     assert large == small
     assert max(large.values()) <= 8
     assert len(get_json(client, "/api/v2/incidents.json")["incidents"]) == 11
+
+
+@pytest.mark.django_db
+def test_the_lists_catalog_loading_serializes_exactly_as_the_prefetches_do() -> None:
+    """load_for_serialization takes the components from the catalog instead of joining them
+    again: every incident and maintenance must serialize byte for byte as through the
+    prefetches, hidden components, order in the page and component changes included."""
+    from website.api import encode_json
+    from website.serializers import (
+        load_for_serialization,
+        public_incidents,
+        serialize_incident,
+        serialize_maintenance,
+    )
+
+    build_page(4)
+    hidden_group = make_group("Secret group", is_public=False)
+    hidden = make_component("Secret component", is_public=False)
+    in_hidden_group = make_component("Secret child", group=hidden_group)
+    late = make_component("Zeta", position=0)  # first on the page, whatever its name
+    incident = make_incident(components={hidden: "major_outage", late: "partial_outage"})
+    services.incident_post_update(
+        incident=incident,
+        status="identified",
+        body="Found it.",
+        component_statuses={in_hidden_group: "degraded_performance", late: "major_outage"},
+    )
+
+    from incidents.models import Incident
+
+    loaded = load_for_serialization(Incident.objects.public())
+    prefetched = list(public_incidents())
+    assert [i.pk for i in loaded] == [i.pk for i in prefetched]
+    assert len(loaded) == 9
+    for ours, theirs in zip(loaded, prefetched, strict=True):
+        serialize = serialize_maintenance if ours.is_maintenance else serialize_incident
+        assert encode_json(serialize(ours)) == encode_json(serialize(theirs))
+    changed = next(i for i in loaded if i.pk == incident.pk)
+    assert [c.name for c in changed.public_components] == ["Zeta"]
+    assert [c.component.name for c in changed.updates.all()[0].public_component_changes] == ["Zeta"]

@@ -24,6 +24,7 @@ from website.serializers import (
     Json,
     current_page_status,
     load_catalog,
+    load_for_serialization,
     page_status,
     page_updated_at,
     public_incidents,
@@ -123,13 +124,14 @@ def _maintenance_list(maintenances: list[Incident]) -> list[Json]:
 def summary() -> Json:
     catalog = load_catalog()
     # What is current is few rows by nature: fetch it all in one go, then split by kind.
-    current = list(
-        public_incidents()
+    current = load_for_serialization(
+        Incident.objects.public()
         & (
             Incident.objects.unresolved()
             | Incident.objects.maintenance_upcoming()
             | Incident.objects.maintenance_active()
-        )
+        ),
+        catalog,
     )
     unresolved = [i for i in current if not i.is_maintenance]
     scheduled = [i for i in current if i.is_maintenance]
@@ -166,18 +168,21 @@ def components() -> Json:
 @public_page()
 @api_endpoint
 def incidents() -> Json:
-    return {
-        "page": serialize_page(updated_at=page_updated_at()),
-        "incidents": _incident_list(list(public_incidents().incidents()[:LIST_LIMIT])),
-    }
+    return _incident_page(Incident.objects.public().incidents())
 
 
 @public_page()
 @api_endpoint
 def incidents_unresolved() -> Json:
+    return _incident_page(Incident.objects.public().unresolved())
+
+
+def _incident_page(incidents: QuerySet[Incident]) -> Json:
+    catalog = load_catalog()
+    found = load_for_serialization(incidents[:LIST_LIMIT], catalog)
     return {
-        "page": serialize_page(updated_at=page_updated_at()),
-        "incidents": _incident_list(list(public_incidents().unresolved()[:LIST_LIMIT])),
+        "page": serialize_page(updated_at=page_updated_at(catalog)),
+        "incidents": _incident_list(found),
     }
 
 
@@ -249,31 +254,29 @@ def incident_detail(public_id: str) -> Json:
 @public_page()
 @api_endpoint
 def maintenances() -> Json:
-    return {
-        "page": serialize_page(updated_at=page_updated_at()),
-        "scheduled_maintenances": _maintenance_list(
-            list(public_incidents().maintenances()[:LIST_LIMIT])
-        ),
-    }
+    return _maintenance_page(Incident.objects.public().maintenances())
 
 
 @public_page()
 @api_endpoint
 def maintenances_upcoming() -> Json:
-    upcoming = public_incidents().maintenances().filter(status=MaintenanceStatus.SCHEDULED)
-    return {
-        "page": serialize_page(updated_at=page_updated_at()),
-        "scheduled_maintenances": _maintenance_list(list(upcoming[:LIST_LIMIT])),
-    }
+    maintenances = Incident.objects.public().maintenances()
+    return _maintenance_page(maintenances.filter(status=MaintenanceStatus.SCHEDULED))
 
 
 @public_page()
 @api_endpoint
 def maintenances_active() -> Json:
-    active = public_incidents().maintenances().filter(status__in=ACTIVE_MAINTENANCE_STATUSES)
+    maintenances = Incident.objects.public().maintenances()
+    return _maintenance_page(maintenances.filter(status__in=ACTIVE_MAINTENANCE_STATUSES))
+
+
+def _maintenance_page(maintenances: QuerySet[Incident]) -> Json:
+    catalog = load_catalog()
+    found = load_for_serialization(maintenances[:LIST_LIMIT], catalog)
     return {
-        "page": serialize_page(updated_at=page_updated_at()),
-        "scheduled_maintenances": _maintenance_list(list(active[:LIST_LIMIT])),
+        "page": serialize_page(updated_at=page_updated_at(catalog)),
+        "scheduled_maintenances": _maintenance_list(found),
     }
 
 

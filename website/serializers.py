@@ -22,7 +22,13 @@ from django.conf import settings
 from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentQuerySet, IncidentUpdate, UpdateComponentChange
+from incidents.models import (
+    Incident,
+    IncidentComponent,
+    IncidentQuerySet,
+    IncidentUpdate,
+    UpdateComponentChange,
+)
 from statuspage.branding import current_page
 from statuspage.models import Component, ComponentGroup
 from statuspage.rollup import PageStatus, overall_status, worst_component_status
@@ -117,6 +123,49 @@ def with_serialization_prefetches(incidents: _Incidents) -> _Incidents:
     return incidents.prefetch_related(
         public_components_prefetch(), Prefetch("updates", queryset=updates)
     )
+
+
+def load_for_serialization(
+    incidents: QuerySet[Incident], catalog: Catalog | None = None
+) -> list[Incident]:
+    """`incidents` fetched with what serialize_incident and serialize_maintenance read, their
+    components taken from `catalog` (loaded here if not given) instead of joined again: three
+    queries of the incidents, their updates, and plain ids of what they affect and change.
+
+    Gives what with_serialization_prefetches gives, in the same order; a list endpoint spends
+    less on this than on building that prefetch's joins, orderings and subquery.
+    """
+    catalog = catalog or load_catalog()
+    found = list(incidents.prefetch_related("updates"))
+    if not found:
+        return found
+    # The catalog holds the public components in display order, each with its group.
+    by_pk = {component.pk: component for component in catalog.components}
+    rank = {pk: index for index, pk in enumerate(by_pk)}
+    affected: dict[int, list[int]] = defaultdict(list)
+    links = IncidentComponent.objects.filter(incident_id__in=[i.pk for i in found])
+    for incident_id, component_id in links.values_list("incident_id", "component_id"):
+        if component_id in by_pk:
+            affected[incident_id].append(component_id)
+    updates = {update.pk: update for incident in found for update in incident.updates.all()}
+    changed: dict[int, list[tuple[int, int, str, str]]] = defaultdict(list)
+    rows = UpdateComponentChange.objects.filter(update_id__in=list(updates)).values_list(
+        "update_id", "component_id", "old_status", "new_status"
+    )
+    for update_id, component_id, old_status, new_status in rows:
+        if component_id in by_pk:
+            changed[update_id].append((rank[component_id], component_id, old_status, new_status))
+    for incident in found:
+        ids = sorted(affected.get(incident.pk, ()), key=rank.__getitem__)
+        incident.public_components = [by_pk[pk] for pk in ids]  # type: ignore[attr-defined]  # as the prefetch's to_attr
+    for update_id, update in updates.items():
+        update.public_component_changes = [  # type: ignore[attr-defined]  # as the prefetch's to_attr
+            UpdateComponentChange(
+                update=update, component=by_pk[component_id], old_status=old, new_status=new
+            )
+            for _, component_id, old, new in sorted(changed.get(update_id, ()))
+        ]
+    return found
 
 
 def public_incidents() -> IncidentQuerySet:
