@@ -639,8 +639,9 @@ def main() -> None:
     parser.add_argument(
         "--tail", type=float, default=180, help="longest wait for the last update to show"
     )
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    # As bin/start and the README's production line run gunicorn.
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
     parser.add_argument(
         "--worker-nice",
