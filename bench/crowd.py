@@ -9,8 +9,8 @@ Usage (from the repository root):
     .venv/bin/python bench/crowd.py --quick      # a short smoke run (15 s)
 
 The site is `manage.py demo --large` in a temporary folder (VAR_DIR, PUBLISH_ROOT, STATIC_ROOT),
-published once, then served by gunicorn as bench/serving.py runs it (its access log on, as
-bin/start has it). Beside it, as in production:
+published once, then served by granian as bin/start runs it (`--server gunicorn` for gunicorn
+gthread), its access log on. Beside it, as in production:
 
 - the background processes as bin/start runs them under bin/supervise.py, at nice 10: a Celery
   worker of every queue (`--concurrency=2`), one of the control and checks queues and beat;
@@ -30,7 +30,7 @@ bin/start has it). Beside it, as in production:
   update is how long after its commit `/` first shows it or a later one.
 
 It prints the readers' figures (p99 target 100 ms, none past 1 s, no answer but 2xx), each kind
-of URL's statuses and server-side times (from gunicorn's access log), the staff updates posted,
+of URL's statuses and server-side times (from the server's access log), the staff updates posted,
 the publication lag (p50/p99), the publications the worker made, the checker's probes and
 transitions and the mail sent. Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 """
@@ -61,6 +61,7 @@ from bench.serving import (  # noqa: E402 - the repository root is on the path n
     CHROMIUM_ENCODING,
     POSTGRES_NAME,
     POSTGRES_SERVER,
+    SERVERS,
     build_site,
     current_manifest,
     free_port,
@@ -68,7 +69,7 @@ from bench.serving import (  # noqa: E402 - the repository root is on the path n
     load_average,
     percentile,
     postgres_recreate,
-    start_gunicorn,
+    start_app_server,
     stop_process,
     tree_cpu_seconds,
     url_kind,
@@ -311,19 +312,24 @@ def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
     return snapshot
 
 
-def access_log_stats(path: Path, since: float) -> dict[str, dict[str, Any]]:
-    """Statuses and server-side times per kind of URL from gunicorn's access log."""
+def access_log_stats(path: Path, offset: int = 0) -> dict[str, dict[str, Any]]:
+    """Statuses and server-side times per kind of URL from the server's access log, after
+    `offset`: gunicorn's lines give microseconds, granian's (GRANIAN_ACCESS_FORMAT) milliseconds."""
     kinds: dict[str, dict[str, Any]] = defaultdict(lambda: {"statuses": Counter(), "us": []})
     if not path.exists():
         return {}
-    for line in path.read_text(errors="replace").splitlines():
-        match = re.match(r'(\d{3}) (\d+) "([^"]*)" "([^"]*)"', line)
+    with path.open(errors="replace") as handle:
+        handle.seek(offset)
+        lines = handle.read().splitlines()
+    for line in lines:
+        match = re.match(r'(?:ACCESS )?(\d{3}) ([\d.]+) "([^"]*)" "([^"]*)"', line)
         if not match:
             continue
-        status, micros, url, query = match.groups()
+        status, taken, url, query = match.groups()
         kind = url_kind(f"{url}?{query}" if query else url)
         kinds[kind]["statuses"][int(status)] += 1
-        kinds[kind]["us"].append(int(micros))
+        micros = float(taken) * 1000 if line.startswith("ACCESS ") else int(taken)
+        kinds[kind]["us"].append(micros)
     return kinds
 
 
@@ -409,9 +415,9 @@ def run(args: argparse.Namespace) -> None:
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         processes.append(worker)
-        server = start_gunicorn(
-            "statuspage.wsgi", env, port=port, workers=args.workers, threads=args.threads,
-            log=folder / "gunicorn.log", access_log=True,
+        server = start_app_server(
+            args.server, "statuspage.wsgi:application", env, port=port, workers=args.workers,
+            threads=args.threads, log=folder / "server.log", access_log=True,
         )  # fmt: skip
         processes.append(server.process)
         manifest = current_manifest(site)
@@ -420,8 +426,12 @@ def run(args: argparse.Namespace) -> None:
         # Let the checker find its feet: every check probed once or twice, components flapping.
         print(f"warming up for {args.warmup:.0f} s (worker, beat, checker)", flush=True)
         time.sleep(args.warmup)
-        access = folder / "gunicorn.access"
-        access.write_text("")
+        # The answers from here on: gunicorn's access log is truncated, granian's (its own
+        # log) is read from this offset.
+        access = folder / ("server.access" if args.server == "gunicorn" else "server.log")
+        if args.server == "gunicorn":
+            access.write_text("")
+        access_offset = access.stat().st_size
         log_offset = worker_log.stat().st_size
         sent_before = sink.accepted
 
@@ -447,19 +457,19 @@ def run(args: argparse.Namespace) -> None:
         poller.thread.start()
         window_start = time.time()
         tracked = {
-            "gunicorn (readers)": server.pid,
+            "app server (readers)": server.pid,
             "Celery workers + beat": worker.pid,
             "staff process": staff_process.pid,
             "HTTP targets": targets.pid,
         }
         cpu_start = cpu_snapshot(tracked)
-        cpu_before = cpu_start["gunicorn (readers)"]
+        cpu_before = cpu_start["app server (readers)"]
         readers = wrk(
             port, paths, seconds=args.seconds, connections=READERS,
             encoding=CHROMIUM_ENCODING, folder=folder,
         )  # fmt: skip
         cpu_end = cpu_snapshot(tracked)
-        cpu_after = cpu_end["gunicorn (readers)"]
+        cpu_after = cpu_end["app server (readers)"]
         readers.cpu_ms_per_request = (cpu_after - cpu_before) * 1000 / max(1, readers.requests)
         readers.load = load_average()
         window_end = time.time()
@@ -481,7 +491,7 @@ def run(args: argparse.Namespace) -> None:
         )  # fmt: skip
         facts |= json.loads(stats.stdout.strip().splitlines()[-1])
         print_report(
-            args, readers, access_log_stats(access, window_start), updates, poller,
+            args, readers, access_log_stats(access, access_offset), updates, poller,
             publications, facts, sent, window_end - window_start,
         )  # fmt: skip
         print_cpu(cpu_start, cpu_end, window_end - window_start, os.cpu_count() or 1)
@@ -512,7 +522,7 @@ def print_report(
 ) -> None:
     backend = "PostgreSQL + Redis" if args.postgres else "SQLite + file cache + file broker"
     print(
-        f"\nthe crowd on {backend}: {seconds:.0f} s; gunicorn gthread {args.workers} workers x "
+        f"\nthe crowd on {backend}: {seconds:.0f} s; {args.server} {args.workers} workers x "
         f"{args.threads} threads; the workers and beat as bin/start runs them"
     )
     print(
@@ -541,7 +551,7 @@ def print_report(
     for name, target, value, ok in verdicts:
         print(f"  {name:<26} target {target:<10} got {value:<10} {'meets' if ok else 'misses'}")
 
-    print("\n  per kind of URL, server side (gunicorn's access log, readers and poller):")
+    print("\n  per kind of URL, server side (the server's access log, readers and poller):")
     print(
         f"  {'URL kind':<36} {'requests':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
         f"{'non-2xx':>7}  statuses"
@@ -639,7 +649,8 @@ def main() -> None:
     parser.add_argument(
         "--tail", type=float, default=180, help="longest wait for the last update to show"
     )
-    # As bin/start and the README's production line run gunicorn.
+    # As bin/start and the README's production line run the application server.
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")

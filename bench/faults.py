@@ -4,7 +4,7 @@ without a person, whatever breaks?
     .venv/bin/python bench/faults.py [--subscribers 100] [--faults kill,burst,disk,smtp,db]
 
 One instance in processes of its own, on the quick start's defaults (tests/site_processes.py:
-a SQLite file, gunicorn; the embedded broker): bin/supervise.py runs the
+a SQLite file, the application server; the embedded broker): bin/supervise.py runs the
 worker and beat as bin/start does, an aiosmtpd sink in this process counts the messages by
 their Message-ID (one per delivery), reader threads fetch public pages all along and count
 answers of 500 or more, and this process plays staff, opening one incident per fault. The
@@ -470,7 +470,7 @@ def main() -> None:
     )
     # Slow enough that a batch is mid-way when the worker is killed.
     sink.on_message = lambda received: time.sleep(0.01)
-    site.start_gunicorn()
+    site.start_app()
     readers = Readers(site.app_port).start()
     supervised = Supervised(site.env, folder)
     target = FlappingTarget()

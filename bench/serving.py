@@ -172,6 +172,45 @@ class Server:
         return self.process.pid
 
 
+# One line per answer in granian's log: status, milliseconds, path, query.
+GRANIAN_ACCESS_FORMAT = 'ACCESS %(status)d %(dt_ms).3f "%(path)s" "%(query_string)s"'
+SERVERS = ("granian", "gunicorn")
+
+
+def start_app_server(
+    kind: str,
+    app: str,
+    env: dict[str, str],
+    *,
+    port: int,
+    workers: int,
+    threads: int,
+    log: Path,
+    ready_path: str = "/api/v2/status.json",
+    access_log: bool = False,
+) -> Server:
+    """The WSGI application `app` ("module:name" or gunicorn's "module") under granian, as
+    bin/start runs it, or gunicorn: `workers` processes of `threads` threads on 127.0.0.1.
+    With `access_log`, each answer's status and time go to `log` (granian) or to `log` with
+    the suffix .access (gunicorn)."""
+    if kind == "gunicorn":
+        return start_gunicorn(
+            app.split(":")[0] if app.endswith(":application") else app, env, port=port,
+            workers=workers, threads=threads, log=log, ready_path=ready_path,
+            access_log=access_log,
+        )  # fmt: skip
+    module, _, name = app.partition(":")
+    command = [
+        str(VENV_BIN / "granian"), "--interface", "wsgi",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--blocking-threads", str(threads),
+        "--backlog", "2048", "--no-ws", f"{module}:{name or 'application'}",
+    ]  # fmt: skip
+    if access_log:
+        command[-1:-1] = ["--access-log", "--access-log-fmt", GRANIAN_ACCESS_FORMAT]
+    return _started(command, env, port, workers * threads, log, ready_path, app)
+
+
 def start_gunicorn(
     app: str,
     env: dict[str, str],
@@ -202,6 +241,18 @@ def start_gunicorn(
             "--access-logformat",
             '%(s)s %(D)s "%(U)s" "%(q)s"',
         ]
+    return _started(command, env, port, workers * threads, log, ready_path, app)
+
+
+def _started(
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    threads: int,
+    log: Path,
+    ready_path: str,
+    app: str,
+) -> Server:
     with open(log, "ab") as output:
         process = subprocess.Popen(
             command,
@@ -220,13 +271,13 @@ def start_gunicorn(
             status, _, _ = http_get(port, ready_path)
             if status < 500:
                 # Every worker loads the publication on its first request: let them all.
-                for _ in range(workers * threads * 4):
+                for _ in range(threads * 4):
                     http_get(port, ready_path)
                 return server
         except OSError:
             time.sleep(0.2)
     stop_process(process)
-    raise SystemExit(f"gunicorn ({app}) did not start:\n{log.read_text()[-3000:]}")
+    raise SystemExit(f"{command[0]} ({app}) did not start:\n{log.read_text()[-3000:]}")
 
 
 def stop_process(process: subprocess.Popen, *, timeout: float = 20) -> None:
@@ -827,9 +878,9 @@ def snapshot(port: int, paths: list[str], encodings: list[str], target: Path) ->
 
 @contextmanager
 def running(app: str, env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterator[Server]:
-    server = start_gunicorn(
-        app, env, port=args.port, workers=args.workers, threads=args.threads, log=log,
-        ready_path="/",
+    server = start_app_server(
+        args.server, app, env, port=args.port, workers=args.workers, threads=args.threads,
+        log=log, ready_path="/",
     )  # fmt: skip
     try:
         yield server
@@ -929,7 +980,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="seconds before each")
     parser.add_argument("--outage", type=float, default=OUTAGE_SECONDS, help="seconds down")
     parser.add_argument("--connections", type=int, default=64)
-    # As bin/start and the README's production line run gunicorn.
+    # As bin/start and the README's production line run the application server.
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
@@ -1010,12 +1062,13 @@ def run_rows(
     servers = {"floor": ("bench.serving:floor", floor_env), "published": (app, served_env)}
 
     tool = f"wrk -t2 -c{args.connections}"
+    kind = "gthread, keep-alive 30 s" if args.server == "gunicorn" else "WSGI"
     print(
-        f"gunicorn gthread, {args.workers} workers x {args.threads} threads, keep-alive 30 s; "
+        f"{args.server} ({kind}), {args.workers} workers x {args.threads} threads; "
         f"{tool}, {args.seconds:.0f} s per measurement after {args.warmup:.0f} s of warm-up; "
         f"{os.cpu_count()} cores; load average before: {load_average()}"
     )
-    print("CPU ms/req: the gunicorn tree's utime + stime over the requests answered")
+    print(f"CPU ms/req: the {args.server} process tree's utime + stime over the requests answered")
 
     cached = measure_pair(
         "cached / (Accept-Encoding: gzip)",

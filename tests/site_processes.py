@@ -1,6 +1,7 @@
 """A whole instance of the project in processes of its own, for the tests that need real
-servers: a SQLite file with demo data and a publication, gunicorn, and Debian's nginx with the
-shipped configuration in front; and the small helpers such tests share."""
+servers: a SQLite file with demo data and a publication, the application server (granian),
+and Debian's nginx with the shipped configuration in front; and the small helpers such tests
+share."""
 
 from __future__ import annotations
 
@@ -88,8 +89,8 @@ def wait_for(port: int, *, timeout: float = 20.0) -> None:
 
 
 class Site:
-    """A project instance of its own: a SQLite file, demo data, a publication, gunicorn and
-    nginx in front, all under one temporary folder."""
+    """A project instance of its own: a SQLite file, demo data, a publication, the application
+    server (granian, as bin/start runs it) and nginx in front, all under one temporary folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -109,7 +110,7 @@ class Site:
             "PUBLISH_MODE": "off",
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
-        self.gunicorn: subprocess.Popen[bytes] | None = None
+        self.app_server: subprocess.Popen[bytes] | None = None
         self.nginx: subprocess.Popen[bytes] | None = None
 
     def manage(self, *args: str) -> str:
@@ -130,18 +131,21 @@ class Site:
         self.manage("demo")
         self.manage("publish")
 
-    def start_gunicorn(self) -> None:
-        self.gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "statuspage.wsgi", "--bind",
-             f"127.0.0.1:{self.app_port}", "--workers", "1", "--log-level", "warning"],
+    def start_app(self) -> None:
+        """The application server as bin/start runs it (granian), one worker."""
+        granian = Path(sys.executable).with_name("granian")
+        self.app_server = subprocess.Popen(
+            [str(granian), "--interface", "wsgi", "--host", "127.0.0.1",
+             "--port", str(self.app_port), "--workers", "1", "--blocking-threads", "4",
+             "--no-ws", "--log-level", "warning", "statuspage.wsgi:application"],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for(self.app_port)
 
-    def stop_gunicorn(self) -> None:
-        assert self.gunicorn is not None
-        self.gunicorn.send_signal(signal.SIGTERM)
-        self.gunicorn.wait(timeout=20)
+    def stop_app(self) -> None:
+        assert self.app_server is not None
+        self.app_server.send_signal(signal.SIGTERM)
+        self.app_server.wait(timeout=20)
 
     def start_nginx(self) -> None:
         write_nginx_config(
@@ -164,7 +168,7 @@ class Site:
     def close(self) -> None:
         # SIGTERM, not SIGKILL: nginx's master then stops its workers, which would otherwise be
         # left running (and holding the port) after the test.
-        for process in (self.nginx, self.gunicorn):
+        for process in (self.nginx, self.app_server):
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:
@@ -176,7 +180,7 @@ class Site:
 
 @contextmanager
 def running_site(folder: Path) -> Iterator[Site]:
-    """A prepared site with gunicorn and nginx running, stopped on leaving."""
+    """A prepared site with the application server and nginx running, stopped on leaving."""
     require(os.path.exists(NGINX), "nginx is not installed (apt-get install nginx-light)")
     require(
         BROTLI_MODULE.exists(),
@@ -185,7 +189,7 @@ def running_site(folder: Path) -> Iterator[Site]:
     instance = Site(folder)
     try:
         instance.prepare()
-        instance.start_gunicorn()
+        instance.start_app()
         instance.start_nginx()
         yield instance
     finally:

@@ -141,7 +141,7 @@ def test_it_copies_a_second_instance_of_this_project(tmp_path: Path) -> None:
     source = Site(tmp_path)
     try:
         source.prepare()
-        source.start_gunicorn()
+        source.start_app()
         base = f"http://127.0.0.1:{source.app_port}"
         theirs = httpx.get(base + "/api/v2/incidents.json").json()["incidents"]
         components = httpx.get(base + "/api/v2/components.json").json()["components"]

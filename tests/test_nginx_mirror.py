@@ -1,5 +1,5 @@
 """Debian's nginx with the shipped configuration (deploy/nginx/) serves the published mirror, and
-keeps serving every public URL when gunicorn is stopped."""
+keeps serving every public URL when the application server is stopped."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _public_urls(site: Site) -> list[str]:
     ]
 
 
-def test_nginx_serves_the_published_site_as_gunicorn_would(site):
+def test_nginx_serves_the_published_site_as_the_application_server_would(site):
     for path in ("/api/v2/summary.json", "/api/v2/components.json", "/history.atom"):
         direct = httpx.get(f"http://127.0.0.1:{site.app_port}{path}")
         through = httpx.get(site.url(path))
@@ -108,10 +108,10 @@ def test_with_the_database_gone_published_pages_answer_and_the_rest_say_503(site
     assert httpx.get(f"http://127.0.0.1:{site.app_port}/subscriptions/").status_code == 200
 
 
-def test_with_gunicorn_stopped_every_public_url_still_answers(site):
+def test_with_the_application_server_stopped_every_public_url_still_answers(site):
     urls = _public_urls(site)
     before = {path: httpx.get(site.url(path)).content for path in urls}
-    site.stop_gunicorn()
+    site.stop_app()
     for path in urls:
         response = httpx.get(site.url(path))
         assert response.status_code == 200, path
