@@ -1,5 +1,5 @@
 """Benchmark of the production setup the README describes: nginx with deploy/nginx/ in front of
-the published mirror, beside gunicorn's fast path alone, in one run.
+the published mirror, beside the application server's fast path alone, in one run.
 
 Usage (from the repository root):
 
@@ -7,7 +7,7 @@ Usage (from the repository root):
     .venv/bin/python bench/nginx_mirror.py --quick    # 5 s
 
 `manage.py demo --large` is built and published in a temporary folder (bench/serving.py's
-build_site); gunicorn runs as in bench/serving.py and Debian's nginx (with the brotli static
+build_site); granian runs as bin/start runs it and Debian's nginx (with the brotli static
 module) runs the shipped configuration, its paths pointed at that folder. For each server:
 cached `/` with 64 connections (Accept-Encoding gzip), and complete cold views (`/` and every
 asset it links, Chromium's Accept-Encoding, a new connection per view). CPU is the serving
@@ -40,7 +40,7 @@ from bench.serving import (  # noqa: E402 - the repository root is on the path f
     measured,
     print_load,
     print_load_header,
-    start_gunicorn,
+    start_app_server,
     stop_process,
     wrk,
 )
@@ -91,9 +91,9 @@ def main() -> None:
         app_port = free_port()
         site = build_site(folder, database_url=None, port=app_port)
         env = {**site.env, "PUBLISH_INTERVAL_SECONDS": "3600"}
-        gunicorn = start_gunicorn(
-            "statuspage.wsgi", env, port=app_port, workers=3, threads=2, log=folder / "g.log",
-            ready_path="/",
+        app_server = start_app_server(
+            "granian", "statuspage.wsgi:application", env, port=app_port, workers=2, threads=4,
+            log=folder / "g.log", ready_path="/",
         )  # fmt: skip
         nginx = Nginx(folder, env, app_port)
         try:
@@ -104,7 +104,7 @@ def main() -> None:
                 f"measurement after {args.warmup:.0f} s; load average before: {load_average()}"
             )
             servers = {
-                "gunicorn (fast path)": gunicorn,
+                "granian (fast path)": app_server,
                 "nginx (mirror)": Server(nginx.process, nginx.port, folder / "nginx-error.log"),
             }
             results: dict[str, dict[str, LoadResult]] = {}
@@ -136,11 +136,11 @@ def main() -> None:
                     per = f"  ({result.rate / len(paths):.0f} views/s)" if close_every else ""
                     print_load(label, result, per=per)
             cold = list(results.values())[1]
-            ratio = cold["nginx (mirror)"].rate / cold["gunicorn (fast path)"].rate
-            print(f"\ncold views, nginx over gunicorn in this run: {ratio:.1f}x")
+            ratio = cold["nginx (mirror)"].rate / cold["granian (fast path)"].rate
+            print(f"\ncold views, nginx over granian in this run: {ratio:.1f}x")
         finally:
             stop_process(nginx.process)
-            stop_process(gunicorn.process)
+            stop_process(app_server.process)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Benchmark of the public serving path: the published site, answered by the fast path under
-gunicorn, each figure beside a bare WSGI floor.
+the application server (granian, as bin/start runs it; --server gunicorn for gunicorn), each
+figure beside a bare WSGI floor.
 
 Usage (from the repository root):
 
@@ -11,18 +12,17 @@ Usage (from the repository root):
 Everything lives in a temporary folder (VAR_DIR, PUBLISH_ROOT, STATIC_ROOT and, on SQLite, the
 database): `manage.py demo --large` is built there, the static files collected and the site
 published once with `manage.py publish`. The cache is a private redis-server this script starts
-on a free port of 127.0.0.1. gunicorn runs as bin/start runs it (gthread, 2
-workers x 4 threads, keep-alive 30). Nothing changes during the run, so the publication is
-left alone (PUBLISH_INTERVAL_SECONDS=3600): the cost of publishing under change is what
-bench/crowd.py measures.
+on a free port of 127.0.0.1. The server runs as bin/start runs it (2 workers x 4 threads).
+Nothing changes during the run, so the publication is left alone (PUBLISH_INTERVAL_SECONDS=3600):
+the cost of publishing under change is what bench/crowd.py measures.
 
-The floor is a WSGI application of a few lines (`floor` below) under the same gunicorn
+The floor is a WSGI application of a few lines (`floor` below) under the same server
 settings, answering each URL of the run with the very status, headers and bytes the published
 site gave for it and that Accept-Encoding: what serving costs with no work at all.
 
 Measurements, each for the floor and for the published site:
 
-- cached `/`: wrk, 64 connections, Accept-Encoding gzip; CPU per request is the gunicorn
+- cached `/`: wrk, 64 connections, Accept-Encoding gzip; CPU per request is the server's
   process tree's CPU time (master and workers, utime + stime from /proc) over the requests;
 - complete cold views: `/` and every asset it links (stylesheets, scripts, icon) with
   Chromium's Accept-Encoding, each connection closed after a view's worth of requests, as a
@@ -40,7 +40,7 @@ and, on the published site alone, under a steady load of every kind of public UR
 With --kuma, Uptime Kuma's public status page (bench/kuma.py installs and sets it up) is
 measured in the same run with the same wrk loads and CPU accounting (its node process): the
 cached page, complete cold views (what Chromium fetches for it) and the bytes of a cold visit,
-printed beside ours against the targets. Ours are given twice: gunicorn alone, and the
+printed beside ours against the targets. Ours are given twice: the application server alone, and the
 production setup of the README, Debian's nginx with deploy/nginx/ serving the mirror (the
 shipped configuration, as bench/nginx_mirror.py runs it).
 
@@ -113,7 +113,7 @@ def floor(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
     return [body]
 
 
-# Processes: gunicorn, redis-server, and their CPU time.
+# Processes: the application server, redis-server, and their CPU time.
 
 
 def free_port() -> int:
@@ -127,7 +127,7 @@ def _stat_fields(pid: int) -> list[str]:
 
 
 def process_tree(root: int) -> list[int]:
-    """The process and its descendants (gunicorn's workers are its children)."""
+    """The process and its descendants (the server's workers are its children)."""
     parents: dict[int, list[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -1213,7 +1213,7 @@ def run_rows(
     for figure, target, floor_value, value, verdict in rows:
         print(f"  {figure:<44} {target:<22} {floor_value:>10} {value:>10}  {verdict}")
     if any(r.worker_change for r in (*cached.values(), *cold.values(), *busted.values())):
-        print("  * a gunicorn worker was replaced during that measurement: its CPU is undercounted")
+        print("  * a server worker was replaced during that measurement: its CPU is undercounted")
     if kuma_figures is not None:
         assert behind_nginx is not None
         kuma_rows(
@@ -1225,6 +1225,7 @@ def run_rows(
             kuma_figures.views_per_second,
             kuma_figures.wire_total,
             f"Uptime Kuma {kuma.KUMA_VERSION}",
+            args.server,
         )
 
 
@@ -1232,12 +1233,12 @@ def measure_nginx(
     args: argparse.Namespace, folder: Path, served_env: dict[str, str], view: list[str]
 ) -> tuple[LoadResult, float]:
     """The production setup the README describes, in this run: nginx with deploy/nginx/ serving
-    the mirror (gunicorn behind it for what the mirror lacks). Cached / and complete cold views,
-    measured as above; CPU is nginx's process tree."""
+    the mirror (the application server behind it for what the mirror lacks). Cached / and
+    complete cold views, measured as above; CPU is nginx's process tree."""
     sys.path.insert(0, str(ROOT))
     from bench.nginx_mirror import Nginx
 
-    print("\nnginx (deploy/nginx/) in front of the published mirror, gunicorn behind it")
+    print(f"\nnginx (deploy/nginx/) in front of the published mirror, {args.server} behind it")
     print_load_header()
     results = []
     with running("statuspage.wsgi", served_env, args, folder / "behind-nginx.log") as app:
@@ -1271,6 +1272,7 @@ def kuma_rows(
     their_views: float,
     their_wire: int,
     name: str,
+    server: str,
 ) -> None:
     """Our figures beside Kuma's, measured in the same run the same way, against the targets.
     The ratio is ours over Kuma's."""
@@ -1285,17 +1287,17 @@ def kuma_rows(
     nginx_cached, nginx_views = behind_nginx
     nginx_cpu = nginx_cached.cpu_ms_per_request or 0.0
     rows = [
-        ("cached page CPU ms per request, gunicorn alone", f"{cpu:.3f}", f"{their_cpu:.3f}",
+        (f"cached page CPU ms per request, {server} alone", f"{cpu:.3f}", f"{their_cpu:.3f}",
          ratio(cpu, their_cpu), "report", ""),
         ("cached page CPU ms per request, behind nginx", f"{nginx_cpu:.3f}", f"{their_cpu:.3f}",
          ratio(nginx_cpu, their_cpu), "report", ""),
-        ("cached page req/s, gunicorn alone", f"{ours.rate:.0f}", f"{theirs.rate:.0f}",
+        (f"cached page req/s, {server} alone", f"{ours.rate:.0f}", f"{theirs.rate:.0f}",
          ratio(ours.rate, theirs.rate), f">= {KUMA_RATE_TARGET}x Kuma",
          "meets" if ours.rate >= KUMA_RATE_TARGET * theirs.rate else "misses"),
         ("cached page req/s, behind nginx", f"{nginx_cached.rate:.0f}", f"{theirs.rate:.0f}",
          ratio(nginx_cached.rate, theirs.rate), f">= {KUMA_RATE_TARGET}x Kuma",
          "meets" if nginx_cached.rate >= KUMA_RATE_TARGET * theirs.rate else "misses"),
-        ("complete cold views/s, gunicorn alone", f"{views:.0f}", f"{their_views:.0f}",
+        (f"complete cold views/s, {server} alone", f"{views:.0f}", f"{their_views:.0f}",
          ratio(views, their_views), f">= {KUMA_RATE_TARGET}x Kuma",
          "meets" if views >= KUMA_RATE_TARGET * their_views else "misses"),
         ("complete cold views/s, behind nginx", f"{nginx_views:.0f}", f"{their_views:.0f}",
