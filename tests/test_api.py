@@ -511,5 +511,7 @@ def test_the_lists_catalog_loading_serializes_exactly_as_the_prefetches_do() -> 
         serialize = serialize_maintenance if ours.is_maintenance else serialize_incident
         assert encode_json(serialize(ours)) == encode_json(serialize(theirs))
     changed = next(i for i in loaded if i.pk == incident.pk)
-    assert [c.name for c in changed.public_components] == ["Zeta"]
-    assert [c.component.name for c in changed.updates.all()[0].public_component_changes] == ["Zeta"]
+    components = changed.public_components  # type: ignore[attr-defined]  # set by the loader
+    assert [c.name for c in components] == ["Zeta"]
+    changes = changed.updates.all()[0].public_component_changes  # type: ignore[attr-defined]  # as above
+    assert [c.component.name for c in changes] == ["Zeta"]

@@ -57,9 +57,9 @@ def component_section(html: str, component) -> str:
 
 def days_of(html: str, component) -> dict[str, Day]:
     section = component_section(html, component)
-    first = dt.date.fromisoformat(
-        re.search(r'<ol class="uptime__days" data-first="([\d-]+)"', section)[1]
-    )
+    found = re.search(r'<ol class="uptime__days" data-first="([\d-]+)"', section)
+    assert found, "the bar names its first day"
+    first = dt.date.fromisoformat(found[1])
     days = [
         _day(match, first + dt.timedelta(days=index))
         for index, match in enumerate(_DAY.finditer(section))

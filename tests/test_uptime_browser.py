@@ -35,7 +35,9 @@ def test_a_compact_day_opens_its_popover_on_hover_and_on_tap(
     expect(tip.locator(".day__date")).to_have_text(label)
     expect(tip.locator(".day__summary")).to_have_text(summary)
     # The machine-readable date comes from the day's place after the bar's first day.
-    first = dt.date.fromisoformat(bars.nth(bar_index).get_attribute("data-first"))
+    first_day = bars.nth(bar_index).get_attribute("data-first")
+    assert first_day
+    first = dt.date.fromisoformat(first_day)
     shown = first + dt.timedelta(days=day_index)
     assert label == f"{shown:%b} {shown.day}, {shown.year}"
     expect(tip.locator(".day__date")).to_have_attribute("datetime", shown.isoformat())
