@@ -1,4 +1,5 @@
-"""WSGI entry point for gunicorn and other servers: Django behind the published site's fast path.
+"""WSGI entry point for granian (bin/start), gunicorn or any WSGI server: Django behind the
+published site's fast path.
 
 The one module of the project package that imports an app: it assembles the served application.
 
