@@ -497,7 +497,9 @@ def run(args: argparse.Namespace) -> None:
         print_cpu(cpu_start, cpu_end, window_end - window_start, os.cpu_count() or 1)
     finally:
         for process in reversed(processes):
-            stop_process(process)
+            # Longer than bin/supervise.py's own stop timeout (20 s), so the supervisor is never
+            # killed while its children are still stopping (they would outlive the run).
+            stop_process(process, timeout=30)
         if args.postgres:
             for url in (REDIS_CACHE, REDIS_BROKER):
                 subprocess.run(

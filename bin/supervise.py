@@ -7,9 +7,10 @@ memory) is started again after a pause that doubles from 1 s up to 60 s while it
 young, and goes back to 1 s once it has run a minute. Each start and exit is one log line
 (`event=process.started` / `event=process.exited` with the name, pid and exit code).
 
-SIGTERM or SIGINT stops every child (SIGTERM to its process group, SIGKILL after 20 s) and then
-the supervisor. Each child runs in a process group of its own, so a stop reaches its pool
-processes too.
+SIGTERM or SIGINT stops every child at once (SIGTERM to each process group, SIGKILL to what is
+left after `--stop-timeout`, 20 s by default) and then the supervisor, so the whole stop takes
+no longer than that however many children there are. Each child runs in a process group of its
+own, so a stop reaches its pool processes too.
 """
 
 from __future__ import annotations
@@ -73,17 +74,22 @@ class Child:
         self.restart_at = now + self.pause
         self.pause = min(self.pause * 2, LONGEST_PAUSE_SECONDS)
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(STOP_TIMEOUT_SECONDS)
+
+    def stopped_by(self, deadline: float) -> None:
+        """Wait for the child until `deadline`, then kill what is left of its group."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        except ProcessLookupError:
-            pass
 
 
 def parse(specs: list[str]) -> list[Child]:
@@ -96,7 +102,7 @@ def parse(specs: list[str]) -> list[Child]:
     return children
 
 
-def supervise(children: list[Child]) -> None:
+def supervise(children: list[Child], stop_timeout: float = STOP_TIMEOUT_SECONDS) -> None:
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -115,15 +121,26 @@ def supervise(children: list[Child]) -> None:
                 child.restarts += 1
                 child.start()
         time.sleep(0.2)
+    # All at once: a slow one (a worker finishing its batch) must not hold the others up.
     for child in children:
-        child.stop()
+        child.ask_to_stop()
+    deadline = time.monotonic() + stop_timeout
+    for child in children:
+        child.stopped_by(deadline)
     log("supervisor.stopped")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("children", nargs="+", metavar="NAME='COMMAND ...'")
-    supervise(parse(parser.parse_args().children))
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=STOP_TIMEOUT_SECONDS,
+        help="seconds the children get to stop before they are killed",
+    )
+    args = parser.parse_args()
+    supervise(parse(args.children), stop_timeout=args.stop_timeout)
 
 
 if __name__ == "__main__":

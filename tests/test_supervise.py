@@ -70,3 +70,46 @@ def test_a_command_must_be_named():
     )
     assert result.returncode != 0
     assert "expected NAME='COMMAND ...'" in result.stderr
+
+
+def test_a_stop_asks_every_child_at_once_and_kills_those_that_stay(tmp_path):
+    """Two children deaf to SIGTERM: each notes, when it gets SIGTERM, whether the other is
+    still alive. Asked at once, both find the other alive; asked in turn, the second would find
+    the first already killed. Both are gone once the supervisor has stopped."""
+    log, heard = tmp_path / "pids", tmp_path / "heard"
+    script = tmp_path / "deaf.py"
+    script.write_text(
+        "import os, signal, time\n"
+        f"LOG, HEARD = {str(log)!r}, {str(heard)!r}\n"
+        "def others_alive():\n"
+        "    others = [int(p) for p in open(LOG).read().split() if int(p) != os.getpid()]\n"
+        "    try:\n"
+        "        for pid in others:\n"
+        "            os.kill(pid, 0)\n"
+        "    except ProcessLookupError:\n"
+        "        return False\n"
+        "    return bool(others)\n"
+        "def note(signum, frame):\n"
+        "    open(HEARD, 'a').write(f'{os.getpid()} {others_alive()}\\n')\n"
+        "signal.signal(signal.SIGTERM, note)\n"
+        "open(LOG, 'a').write(f'{os.getpid()}\\n')\n"
+        "while True:\n"
+        "    time.sleep(1)\n"
+    )
+    deaf = f"{sys.executable} {script}"
+    supervisor = subprocess.Popen(
+        [sys.executable, str(ROOT / "bin" / "supervise.py"), "--stop-timeout", "2",
+         f"first={deaf}", f"second={deaf}"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(pids(log)) == 2)
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(30)
+        assert all(not alive(pid) for pid in pids(log))
+        notes = sorted(heard.read_text().split("\n")[:-1])
+        assert notes == sorted(f"{pid} True" for pid in pids(log))
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
