@@ -168,21 +168,25 @@ def components() -> Json:
 @public_page()
 @api_endpoint
 def incidents() -> Json:
-    return _incident_page(Incident.objects.public().incidents())
+    return _list_page(Incident.objects.public().incidents(), "incidents", serialize_incident)
 
 
 @public_page()
 @api_endpoint
 def incidents_unresolved() -> Json:
-    return _incident_page(Incident.objects.public().unresolved())
+    return _list_page(Incident.objects.public().unresolved(), "incidents", serialize_incident)
 
 
-def _incident_page(incidents: QuerySet[Incident]) -> Json:
+def _list_page(
+    incidents: QuerySet[Incident], key: str, serialize: Callable[[Incident], Json]
+) -> Json:
+    """A list document: the page object and the newest LIST_LIMIT of `incidents` under `key`,
+    their components taken from the catalog the page object needs anyway."""
     catalog = load_catalog()
     found = load_for_serialization(incidents[:LIST_LIMIT], catalog)
     return {
         "page": serialize_page(updated_at=page_updated_at(catalog)),
-        "incidents": _incident_list(found),
+        key: [serialize(incident) for incident in found],
     }
 
 
@@ -254,30 +258,24 @@ def incident_detail(public_id: str) -> Json:
 @public_page()
 @api_endpoint
 def maintenances() -> Json:
-    return _maintenance_page(Incident.objects.public().maintenances())
+    maintenances = Incident.objects.public().maintenances()
+    return _list_page(maintenances, "scheduled_maintenances", serialize_maintenance)
 
 
 @public_page()
 @api_endpoint
 def maintenances_upcoming() -> Json:
     maintenances = Incident.objects.public().maintenances()
-    return _maintenance_page(maintenances.filter(status=MaintenanceStatus.SCHEDULED))
+    upcoming = maintenances.filter(status=MaintenanceStatus.SCHEDULED)
+    return _list_page(upcoming, "scheduled_maintenances", serialize_maintenance)
 
 
 @public_page()
 @api_endpoint
 def maintenances_active() -> Json:
     maintenances = Incident.objects.public().maintenances()
-    return _maintenance_page(maintenances.filter(status__in=ACTIVE_MAINTENANCE_STATUSES))
-
-
-def _maintenance_page(maintenances: QuerySet[Incident]) -> Json:
-    catalog = load_catalog()
-    found = load_for_serialization(maintenances[:LIST_LIMIT], catalog)
-    return {
-        "page": serialize_page(updated_at=page_updated_at(catalog)),
-        "scheduled_maintenances": _maintenance_list(found),
-    }
+    active = maintenances.filter(status__in=ACTIVE_MAINTENANCE_STATUSES)
+    return _list_page(active, "scheduled_maintenances", serialize_maintenance)
 
 
 @public_page(
