@@ -46,7 +46,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,6 +67,7 @@ from bench.serving import (  # noqa: E402 - the repository root is on the path f
     print_load_header,
     print_transfer,
     raw_get,
+    start_server,
     stop_process,
     wrk,
 )
@@ -265,32 +265,9 @@ def start(package: Path, folder: Path) -> Server:
         "no_proxy": "127.0.0.1,localhost",
     }
     port = free_port()
-    log = folder / "kuma.log"
-    with open(log, "ab") as output:
-        process = subprocess.Popen(
-            [
-                "node",
-                "server/server.js",
-                "--host=127.0.0.1",
-                f"--port={port}",
-                f"--data-dir={data}/",
-            ],  # fmt: skip
-            cwd=package,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, port, log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if http_get(port, "/", timeout=5)[0] < 500:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    stop_process(process)
-    raise SystemExit(f"Uptime Kuma did not start:\n{log.read_text()[-3000:]}")
+    command = ["node", "server/server.js", "--host=127.0.0.1", f"--port={port}",
+               f"--data-dir={data}/"]  # fmt: skip
+    return start_server(command, env, port=port, log=folder / "kuma.log", cwd=package, timeout=120)
 
 
 def set_up(server: Server, package: Path, folder: Path) -> list[str]:

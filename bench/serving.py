@@ -189,95 +189,79 @@ def start_app_server(
     ready_path: str = "/api/v2/status.json",
     access_log: bool = False,
 ) -> Server:
-    """The WSGI application `app` ("module:name" or gunicorn's "module") under granian, as
-    bin/start runs it, or gunicorn: `workers` processes of `threads` threads on 127.0.0.1.
+    """The WSGI application `app` ("module:name") under granian, as bin/start runs it, or
+    gunicorn (gthread, keep-alive 30 s): `workers` processes of `threads` threads on 127.0.0.1.
     With `access_log`, each answer's status and time go to `log` (granian) or to `log` with
     the suffix .access (gunicorn)."""
-    if kind == "gunicorn":
-        return start_gunicorn(
-            app.split(":")[0] if app.endswith(":application") else app, env, port=port,
-            workers=workers, threads=threads, log=log, ready_path=ready_path,
-            access_log=access_log,
-        )  # fmt: skip
     module, _, name = app.partition(":")
-    command = [
-        str(VENV_BIN / "granian"), "--interface", "wsgi",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--blocking-threads", str(threads),
-        "--backlog", "2048", "--no-ws", f"{module}:{name or 'application'}",
-    ]  # fmt: skip
-    if access_log:
-        command[-1:-1] = ["--access-log", "--access-log-fmt", GRANIAN_ACCESS_FORMAT]
-    return _started(command, env, port, workers * threads, log, ready_path, app)
+    target = f"{module}:{name or 'application'}"
+    if kind == "gunicorn":
+        command = [
+            str(VENV_BIN / "gunicorn"), target,
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers),
+            "--worker-class", "gthread",
+            "--threads", str(threads),
+            "--keep-alive", "30",
+            "--backlog", "2048",
+            "--error-logfile", str(log),
+        ]  # fmt: skip
+        if access_log:
+            # Status and the time taken in microseconds, to attribute every answer to its URL.
+            command += [
+                "--access-logfile", str(log.with_suffix(".access")),
+                "--access-logformat", '%(s)s %(D)s "%(U)s" "%(q)s"',
+            ]  # fmt: skip
+    else:
+        command = [
+            str(VENV_BIN / "granian"), "--interface", "wsgi",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", str(threads),
+            "--backlog", "2048", "--no-ws",
+        ]  # fmt: skip
+        if access_log:
+            command += ["--access-log", "--access-log-fmt", GRANIAN_ACCESS_FORMAT]
+        command.append(target)
+    # Every worker loads the publication on its first request: let them all.
+    return start_server(
+        command, env, port=port, log=log, ready_path=ready_path, warm_requests=workers * threads * 4
+    )
 
 
-def start_gunicorn(
-    app: str,
+def start_server(
+    command: list[str],
     env: dict[str, str],
     *,
     port: int,
-    workers: int,
-    threads: int,
     log: Path,
-    ready_path: str = "/api/v2/status.json",
-    access_log: bool = False,
+    cwd: Path = ROOT,
+    ready_path: str = "/",
+    warm_requests: int = 0,
+    timeout: float = 60,
 ) -> Server:
-    """gunicorn as bench/load.py runs it: gthread workers, keep-alive 30 s, on 127.0.0.1."""
-    command = [
-        str(VENV_BIN / "gunicorn"), app,
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--worker-class", "gthread",
-        "--threads", str(threads),
-        "--keep-alive", "30",
-        "--backlog", "2048",
-        "--error-logfile", str(log),
-    ]  # fmt: skip
-    if access_log:
-        # Status and the time taken in microseconds, to attribute every answer to its URL.
-        command += [
-            "--access-logfile",
-            str(log.with_suffix(".access")),
-            "--access-logformat",
-            '%(s)s %(D)s "%(U)s" "%(q)s"',
-        ]
-    return _started(command, env, port, workers * threads, log, ready_path, app)
-
-
-def _started(
-    command: list[str],
-    env: dict[str, str],
-    port: int,
-    threads: int,
-    log: Path,
-    ready_path: str,
-    app: str,
-) -> Server:
+    """Run `command` in a process group of its own, its output in `log`, and wait until it
+    answers `ready_path` on `port` with anything but a 5xx; then make `warm_requests` more."""
     with open(log, "ab") as output:
         process = subprocess.Popen(
             command,
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     server = Server(process, port, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
         try:
-            status, _, _ = http_get(port, ready_path)
-            if status < 500:
-                # Every worker loads the publication on its first request: let them all.
-                for _ in range(threads * 4):
+            if http_get(port, ready_path, timeout=5)[0] < 500:
+                for _ in range(warm_requests):
                     http_get(port, ready_path)
                 return server
         except OSError:
             time.sleep(0.2)
     stop_process(process)
-    raise SystemExit(f"{command[0]} ({app}) did not start:\n{log.read_text()[-3000:]}")
+    raise SystemExit(f"{' '.join(command[:2])} did not start:\n{log.read_text()[-3000:]}")
 
 
 def stop_process(process: subprocess.Popen, *, timeout: float = 20) -> None:
