@@ -775,7 +775,8 @@ def url_kind(url: str) -> str:
 
 def public_urls(site: Site, assets: list[str]) -> list[tuple[str, str]]:
     """A sample of every kind of public URL, as (kind, URL): a few of each kind of published
-    answer, the assets, and the public URLs that the publication does not hold."""
+    answer, the assets, and the public URLs the fast path leaves to the application (pages it
+    never published, the sign-up pages and the charts, of which it keeps standby copies)."""
     manifest = current_manifest(site)
     kinds: dict[str, list[str]] = defaultdict(list)
     for key in manifest["artifacts"]:
@@ -794,15 +795,17 @@ def public_urls(site: Site, assets: list[str]) -> list[tuple[str, str]]:
     chosen += [
         ("(not published) /incidents/<missing>", "/incidents/no-such-incident"),
         ("(not published) /history?page=<past end>", "/history?page=99999"),
-        ("(not published) /subscriptions/", "/subscriptions/"),
-        ("(not published) /subscriptions/webhooks", "/subscriptions/webhooks"),
-        ("(not published) response-time chart", f"{component}/response-time.svg?range=24h"),
+        ("(standby) /subscriptions/", "/subscriptions/"),
+        ("(standby) /subscriptions/webhooks", "/subscriptions/webhooks"),
+        ("(standby) /subscriptions/chat", "/subscriptions/chat"),
+        ("(standby) response-time chart", f"{component}/response-time.svg?range=24h"),
     ]
     return chosen
 
 
 HEALTH = ("(not a page) /health", "/health")
-UNPUBLISHED = "(not published)"
+# The kinds the application answers itself while the database is up.
+APPLICATION = ("(not published)", "(standby)")
 
 
 # The rows.
@@ -905,7 +908,7 @@ def outage_row(
 ) -> tuple[int, int]:
     """Load every kind of public URL before, during and after an outage; print what each kind
     got while the backend was down and after it came back; return the 5xx (and failed
-    requests) of the published answers and of the public pages the publication does not hold."""
+    requests) of the published answers and of the public pages the application answers."""
     sampler = Sampler(server.port, urls, connections)
     before, after = 5.0, 10.0
     thread = threading.Thread(target=sampler.run, args=(before + seconds + after,))
@@ -934,7 +937,7 @@ def outage_row(
             total += sum(stats.statuses.values())
             errors5 = sum(n for s, n in stats.statuses.items() if s >= 500)
             if kind != HEALTH[0]:
-                failures[kind.startswith(UNPUBLISHED)] += errors5 + stats.errors
+                failures[kind.startswith(APPLICATION)] += errors5 + stats.errors
             if phase == "before" and not errors5 and not stats.errors:
                 continue
             non2 = sum(n for s, n in stats.statuses.items() if not 200 <= s < 300)
@@ -953,7 +956,7 @@ def outage_row(
     )
     print(
         f"  5xx and failed requests: {failures[False]} on published answers, "
-        f"{failures[True]} on public pages the publication does not hold (target: 0 and 0)"
+        f"{failures[True]} on public pages the application answers (target: 0 and 0)"
     )
     return failures[False], failures[True]
 

@@ -102,17 +102,22 @@ def _label_ms(value: float) -> str:
     return f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms"
 
 
+def chart_end(range_key: str, now: dt.datetime | None = None) -> dt.datetime:
+    """Where a range's chart ends: after the hour (or the UTC day) under way."""
+    period = RANGES.get(range_key, RANGES[DEFAULT_RANGE])[0]
+    now = (now or timezone.now()).astimezone(dt.UTC)
+    if period == RollupPeriod.HOUR:
+        return now.replace(minute=0, second=0, microsecond=0) + rollups.HOUR
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) + rollups.DAY
+
+
 def response_time_chart(
     checks: Sequence[Check], *, range_key: str = DEFAULT_RANGE, now: dt.datetime | None = None
 ) -> Chart:
     """Mean and p95 latency of up to three checks over a range (hourly or daily rollups)."""
     period, slots, phrase = RANGES.get(range_key, RANGES[DEFAULT_RANGE])
-    now = (now or timezone.now()).astimezone(dt.UTC)
     step = rollups.HOUR if period == RollupPeriod.HOUR else rollups.DAY
-    if period == RollupPeriod.HOUR:
-        end = now.replace(minute=0, second=0, microsecond=0) + step
-    else:
-        end = now.replace(hour=0, minute=0, second=0, microsecond=0) + step
+    end = chart_end(range_key, now)
     start = end - slots * step
     checks = list(checks)[: len(SERIES_CLASSES)]
     data = rollups.series([c.pk for c in checks], period=period, start=start, end=end)

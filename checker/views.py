@@ -3,17 +3,22 @@ endpoint alerting systems post their alerts to."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.db.models import Exists, Max, OuterRef
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from checker import alerts
-from checker.charts import DEFAULT_RANGE, RANGES, response_time_chart
-from checker.models import Check, CheckKind, CheckRollup
+from checker.charts import DEFAULT_RANGE, RANGES, SERIES_CLASSES, chart_end, response_time_chart
+from checker.models import Check, CheckKind, CheckRollup, RollupMark
 from statuspage.models import Component
+from website.caching import Variant, standby_page
 
 # Kinds whose latency means something to a visitor (an upstream page's latency does not).
 CHARTED_KINDS = [CheckKind.HTTP, CheckKind.TCP, CheckKind.TLS]
@@ -44,6 +49,37 @@ def render_chart(checks: list[Check], range_key: str) -> HttpResponse:
     return response
 
 
+def chart_variants() -> Iterator[Variant]:
+    """Every public component's chart in each range (and with none given), for the standby
+    copies the publication keeps. A chart changes when its checks do, when its window moves on
+    (each hour, or each day for 90 days) and when an hour or day is rolled up, which is what
+    its fingerprint holds; an unchanged chart is not drawn again."""
+    now = timezone.now()
+    rolled_up = dict(
+        RollupMark.objects.values_list("period").annotate(latest=Max("start")).order_by()
+    )
+    charted: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for check in (
+        Check.objects.active()
+        .filter(kind__in=CHARTED_KINDS)
+        .select_related("component")
+        .order_by("pk")
+    ):
+        checks = charted[check.component_id]
+        if len(checks) < len(SERIES_CLASSES):
+            checks.append((check.pk, check.kind, check.label))
+    for pk, public_id in Component.objects.public().values_list("pk", "public_id"):
+        for range_key in ("", *RANGES):
+            period = RANGES[range_key or DEFAULT_RANGE][0]
+            shown = (range_key, chart_end(range_key, now), rolled_up.get(period), charted[pk])
+            yield Variant(
+                kwargs={"public_id": public_id},
+                query={"range": range_key} if range_key else {},
+                fingerprint=repr(shown),
+            )
+
+
+@standby_page(params=("range",), variants=chart_variants)
 @require_safe
 def component_response_time(request: HttpRequest, public_id: str) -> HttpResponse:
     """/components/<public_id>/response-time.svg?range=24h|7d|90d"""

@@ -37,8 +37,9 @@ from notifications.forms import (
 )
 from notifications.models import ChatService, new_webhook_secret
 from notifications.payloads import documentation_url
-from statuspage.branding import current_page
+from statuspage.branding import Page, current_page
 from statuspage.models import Component
+from website.caching import Variant, is_standby_render, standby_page
 
 _FORM_PARTIAL = "notifications/_subscribe_form.html"
 _NOT_OFFERED_PARTIAL = "notifications/_not_offered.html"
@@ -70,6 +71,18 @@ class NotOffered:
     title: str
     what: str
     alternatives: list[tuple[str, str]]
+    # Offered, but not taken for a moment: the page's standby copy, shown while the database
+    # cannot be reached.
+    paused: bool = False
+
+
+def _feed_alternatives(page: Page) -> list[tuple[str, str]]:
+    if not page.settings.allow_rss_atom_feeds:
+        return []
+    return [
+        ("in a feed reader (Atom)", reverse("history-atom")),
+        ("in a feed reader (RSS)", reverse("history-rss")),
+    ]
 
 
 def _not_offered(channel: Channel, element_id: str) -> NotOffered | None:
@@ -89,17 +102,43 @@ def _not_offered(channel: Channel, element_id: str) -> NotOffered | None:
         for other, on in offered.items()
         if on and other != channel
     ]
-    if page.settings.allow_rss_atom_feeds:
-        alternatives += [
-            ("in a feed reader (Atom)", reverse("history-atom")),
-            ("in a feed reader (RSS)", reverse("history-rss")),
-        ]
+    alternatives += _feed_alternatives(page)
     if not page.settings.allow_page_subscribers:
         return NotOffered(
             element_id, "This page does not offer subscriptions", "subscriptions", alternatives
         )
     title, what, _ = _CHANNELS[channel]
     return NotOffered(element_id, f"{title} not offered", what, alternatives)
+
+
+def _sign_up_standby() -> list[Variant]:
+    """The standby copy of a sign-up page shows the branding, the page settings and the code,
+    which the publication's global fingerprint covers, and these settings: it is rendered again
+    only when one of them changes."""
+    shown = (
+        settings.NOTIFY_CONFIRM_MAX_AGE_HOURS,
+        settings.NOTIFY_WEBHOOK_TIMEOUT,
+        settings.NOTIFY_MAX_ATTEMPTS,
+        settings.NOTIFY_RETRY_BASE_SECONDS,
+        documentation_url(),
+    )
+    return [Variant(fingerprint=repr(shown))]
+
+
+def _not_taken(request: HttpRequest, channel: Channel, element_id: str) -> NotOffered | None:
+    """What a sign-up page shows in place of its form: the channel not offered, or, in the
+    standby copy the publication keeps for while the database is away, sign-ups paused (the
+    feeds, served from the publication, still work then)."""
+    not_offered = _not_offered(channel, element_id)
+    if not_offered is not None or not is_standby_render(request):
+        return not_offered
+    return NotOffered(
+        element_id,
+        "Sign-ups are paused for a moment",
+        _CHANNELS[channel][1],
+        _feed_alternatives(current_page()),
+        paused=True,
+    )
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -133,10 +172,11 @@ def _render_subscribe(
 # The subscribe form acts for nobody: posting it can only make us mail a confirmation link, so
 # there is no session for a forged request to ride. Without a CSRF token the form can sit in the
 # cached home page; rate limits and double opt-in stop abuse.
+@standby_page(variants=_sign_up_standby)
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HtmxHttpRequest) -> HttpResponse:
-    not_offered = _not_offered("email", "subscribe-form")
+    not_offered = _not_taken(request, "email", "subscribe-form")
     if not_offered is not None:
         # A page rendered before staff turned email off may still post its form: htmx swaps
         # the notice in where the form was.
@@ -301,6 +341,7 @@ def _render_webhooks(
 # Unlike the email form, this one is CSRF-protected, so another site cannot make its visitors'
 # browsers sign up URLs of its choosing (each costs challenge requests from our workers), and
 # never cached: the page carries a per-visitor token and, after a sign-up, the signing secret.
+@standby_page(variants=_sign_up_standby)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def webhook_docs(request: HttpRequest) -> HttpResponse:
@@ -308,7 +349,7 @@ def webhook_docs(request: HttpRequest) -> HttpResponse:
     URL is new or already there (only the endpoint learns which, by getting a challenge).
     Without webhook sign-ups offered, the page keeps the documentation for the endpoints
     signed up before and refuses sign-ups."""
-    not_offered = _not_offered("webhooks", "webhook-signup")
+    not_offered = _not_taken(request, "webhooks", "webhook-signup")
     if not_offered is not None:
         status = 403 if request.method == "POST" else 200
         return _render_webhooks(
@@ -373,13 +414,14 @@ def _render_chat(
 
 # CSRF-protected and never cached, like the webhook sign-up: each sign-up costs a message
 # posted by our workers, which another site must not be able to trigger from its visitors.
+@standby_page(variants=_sign_up_standby)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def chat(request: HttpRequest) -> HttpResponse:
     """Add a chat channel by its incoming-webhook URL. The channel gets a message with a
     confirmation link (or, when it is subscribed already, its manage link); the page says the
     same either way."""
-    not_offered = _not_offered("chat", "chat-signup")
+    not_offered = _not_taken(request, "chat", "chat-signup")
     if not_offered is not None:
         status = 403 if request.method == "POST" else 200
         return _render_chat(request, ChatSignupForm(), status=status, not_offered=not_offered)

@@ -91,7 +91,7 @@ def test_a_hostile_page_parameter_stays_inside_the_mirror(site):
     assert "root:" not in page.text
 
 
-def test_with_the_database_gone_published_pages_answer_and_the_rest_say_503(site):
+def test_with_the_database_gone_every_public_page_answers_and_a_sign_up_says_503(site):
     database = Path(site.env["DATABASE_URL"].removeprefix("sqlite:///"))
     kept = database.with_suffix(".kept")
     database.rename(kept)
@@ -99,10 +99,18 @@ def test_with_the_database_gone_published_pages_answer_and_the_rest_say_503(site
         database.write_bytes(b"this file is not a database " * 100)
         assert httpx.get(site.url("/")).status_code == 200
         assert httpx.get(site.url("/api/v2/summary.json")).status_code == 200
-        for path in ("/subscriptions/", "/incidents/not-published-yet"):
-            answer = httpx.get(f"http://127.0.0.1:{site.app_port}{path}")
-            assert answer.status_code == 503, path
-            assert answer.headers["retry-after"] == "30"
+        app = f"http://127.0.0.1:{site.app_port}"
+        # A sign-up page: its standby copy, which takes nothing.
+        paused = httpx.get(f"{app}/subscriptions/")
+        assert paused.status_code == 200
+        assert "Sign-ups are paused for a moment" in paused.text
+        assert "<form" not in paused.text
+        # A public page the publication never held: missing, as far as anyone can tell.
+        assert httpx.get(f"{app}/incidents/not-published-yet").status_code == 404
+        # What would need the database to act is refused, and says when to come back.
+        posted = httpx.post(f"{app}/subscriptions/", data={"email": "someone@example.com"})
+        assert posted.status_code == 503
+        assert posted.headers["retry-after"] == "30"
     finally:
         kept.replace(database)
     assert httpx.get(f"http://127.0.0.1:{site.app_port}/subscriptions/").status_code == 200
@@ -111,6 +119,12 @@ def test_with_the_database_gone_published_pages_answer_and_the_rest_say_503(site
 def test_with_the_application_server_stopped_every_public_url_still_answers(site):
     urls = _public_urls(site)
     before = {path: httpx.get(site.url(path)).content for path in urls}
+    charts = [path + "/response-time.svg" for path in urls if path.startswith("/components/")]
+    before_charts = {
+        chart + query: httpx.get(site.url(chart + query)).content
+        for chart in charts
+        for query in ("", "?range=7d")
+    }
     site.stop_app()
     for path in urls:
         response = httpx.get(site.url(path))
@@ -120,4 +134,18 @@ def test_with_the_application_server_stopped_every_public_url_still_answers(site
     assert httpx.get(site.url(stylesheet)).status_code == 200
     missing = httpx.get(site.url("/incidents/doesnotexist"))
     assert missing.status_code == 503
-    assert httpx.get(site.url("/subscriptions/")).status_code == 503
+    assert missing.headers["retry-after"] == "30"
+    # The sign-up pages and the charts: the standby copies the publication keeps.
+    for path in ("/subscriptions/", "/subscriptions/webhooks"):
+        paused = httpx.get(site.url(path))
+        assert paused.status_code == 200, path
+        assert "Sign-ups are paused for a moment" in paused.text, path
+        assert paused.headers["cache-control"] == "no-store", path
+    chart = charts[0]
+    for query in ("", "?range=7d"):
+        answer = httpx.get(site.url(chart + query))
+        assert answer.status_code == 200, query
+        assert answer.headers["content-type"].startswith("image/svg+xml"), query
+        assert answer.content == before_charts[chart + query], query
+    # Never by their own address.
+    assert httpx.get(site.url("/_standby/subscriptions/index.html")).status_code != 200

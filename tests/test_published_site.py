@@ -3,6 +3,7 @@ fast path serves it from memory whatever else is down: the database, the cache, 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -18,6 +19,7 @@ import brotli
 import pytest
 from django.core.cache import caches
 from django.core.wsgi import get_wsgi_application
+from django.db import OperationalError, connection
 from django.test import Client
 
 from incidents import services
@@ -93,6 +95,9 @@ def site(settings) -> Iterator[tuple[PublishedSite, Counting]]:
     settings.PUBLISH_RELOAD_MS = 0
     django_app = Counting()
     yield PublishedSite(django_app), django_app
+
+
+SIGN_UP_PAGES = ("/subscriptions/", "/subscriptions/webhooks", "/subscriptions/chat")
 
 
 def public_urls(api, incident, maintenance) -> list[str]:
@@ -268,6 +273,69 @@ def test_with_the_cache_empty_and_the_database_down_the_site_still_answers(
     with django_db_blocker.block():
         for url in public_urls(*story):
             assert call(fresh, url).status_code == 200, url
+
+
+@contextlib.contextmanager
+def database_failing() -> Iterator[None]:
+    """Every statement fails as when the database server is gone (through Django's own hook for
+    wrapping the statements a connection runs)."""
+
+    def refuse(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        raise OperationalError("could not connect to server: Connection refused")
+
+    with connection.execute_wrapper(refuse):
+        yield
+
+
+def test_with_the_database_down_sign_up_pages_answer_their_standby_copy(site, story):
+    app, _ = site
+    live = {url: call(app, url).text() for url in SIGN_UP_PAGES}
+    assert 'id="subscribe-form"' in live["/subscriptions/"]
+    assert 'id="webhook-signup"' in live["/subscriptions/webhooks"]
+    with database_failing():
+        for url in SIGN_UP_PAGES:
+            answer = call(app, url, accept_encoding="gzip, br")
+            assert answer.status_code == 200, url
+            assert answer.headers["cache-control"] == "no-store", url
+            text = answer.text()
+            assert "Sign-ups are paused for a moment" in text, url
+            assert "<form" not in text, url
+            assert "csrfmiddlewaretoken" not in text, url
+        # Nothing can be taken meanwhile: a sign-up is refused, not lost silently.
+        posted = call(app, "/subscriptions/", method="POST")
+        assert posted.status_code == 503
+    # The database back, the pages are live again.
+    assert 'id="subscribe-form"' in call(app, "/subscriptions/").text()
+
+
+def test_with_the_database_down_a_chart_answers_as_last_drawn(site, story):
+    app, _ = site
+    api, _incident, _maintenance = story
+    urls = [
+        f"/components/{api.public_id}/response-time.svg",
+        f"/components/{api.public_id}/response-time.svg?range=7d",
+        f"/components/{api.public_id}/response-time.svg?range=90d&utm_source=x",
+    ]
+    before = {url: call(app, url).body for url in urls}
+    with database_failing():
+        for url in urls:
+            answer = call(app, url)
+            assert answer.status_code == 200, url
+            assert answer.headers["content-type"].startswith("image/svg+xml"), url
+            assert answer.body == before[url], url
+
+
+def test_with_the_database_down_a_page_the_publication_never_held_is_missing(site, story):
+    app, _ = site
+    folder = publishing.current_folder()
+    assert folder is not None
+    published_404 = (folder / "404.html").read_bytes()
+    with database_failing():
+        for url in ("/incidents/no-such-incident", "/history?page=999", "/components/nope"):
+            answer = call(app, url)
+            assert answer.status_code == 404, url
+            assert answer.headers["cache-control"] == "no-store", url
+            assert answer.body == published_404, url
 
 
 def test_a_reader_during_a_publish_gets_the_previous_publication_whole(site, story, settings):

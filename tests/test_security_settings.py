@@ -259,7 +259,10 @@ def test_nginx_sends_the_policy_once_with_the_files_it_serves_and_keeps_the_admi
     summary = httpx.get(nginx_site.url("/api/v2/summary.json"))
     assert summary.headers.get_list("content-security-policy") == []
     nginx_site.stop_app()
-    down = httpx.get(nginx_site.url("/subscriptions/"))
+    standby = httpx.get(nginx_site.url("/subscriptions/"))
+    assert standby.status_code == 200
+    assert standby.headers.get_list("content-security-policy") == [public]
+    down = httpx.get(nginx_site.url("/incidents/not-published"))
     assert down.status_code == 503
     assert down.headers.get_list("content-security-policy") == [public]
 

@@ -43,6 +43,8 @@ ENTRY_TTL = 24 * 3600
 STAMP_SEPARATOR = "\x1f"
 # Set on the request by the publisher, so this middleware lets the render through.
 PUBLISHING_META_KEY = "statuspage.publishing"
+# Set beside it when the publisher renders a view's standby answer (see `standby_page`).
+STANDBY_META_KEY = "statuspage.standby"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class PublicSpec:
     until_missing: bool = False
     documents: Callable[[list[Variant]], Iterable[tuple[Variant, bytes]]] | None = None
     restamp: Callable[[], Callable[[bytes], bytes | None]] | None = None
+    # Published only to stand in while the view cannot answer (see `standby_page`).
+    standby: bool = False
 
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -109,19 +113,46 @@ def public_page(
     return declare
 
 
+def standby_page(
+    *,
+    params: Iterable[str] = (),
+    variants: Callable[[], Iterable[Variant]] | None = None,
+) -> Callable[[View], View]:
+    """Declare a view whose answer the publication keeps a standby copy of, served only while
+    the database cannot be reached (`statuspage.unavailable`): a sign-up page, a chart.
+
+    The view answers every request itself as before, and is neither cached nor served by the
+    fast path. The publisher renders each variant with `is_standby_render(request)` true, so a
+    page can put a notice where a form that cannot work without the database would be.
+    """
+    spec = PublicSpec(params=tuple(params), variants=variants, standby=True)
+
+    def declare(view: View) -> View:
+        view.public_spec = spec  # type: ignore[attr-defined]  # read back by the publisher
+        return view
+
+    return declare
+
+
+def is_standby_render(request: HttpRequest) -> bool:
+    """True while the publisher renders the standby copy of a `standby_page` view."""
+    return STANDBY_META_KEY in request.META
+
+
 def public_spec_of(view: object) -> PublicSpec | None:
     spec = getattr(view, "public_spec", None)
     return spec if isinstance(spec, PublicSpec) else None
 
 
 def public_spec_for_path(path: str) -> PublicSpec | None:
-    # Response-time charts follow the checker's rollups, which do not move the public version;
-    # they carry their own short Cache-Control instead, and declare nothing.
+    """The declaration of the public view at `path`, when the publication and the cache serve
+    it (None for a standby page: it answers for itself)."""
     try:
         match = resolve(path)
     except Resolver404:
         return None
-    return public_spec_of(match.func)
+    spec = public_spec_of(match.func)
+    return None if spec is None or spec.standby else spec
 
 
 def canonical_query(query: QueryDict | dict[str, str], params: Iterable[str]) -> str:

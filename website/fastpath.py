@@ -22,10 +22,12 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+from django.urls import Resolver404, resolve
 from django.utils.http import http_date
 
+from statuspage.unavailable import STANDBY_SOURCE_KEY
 from website import publishing
-from website.caching import canonical_query
+from website.caching import canonical_query, public_spec_of
 from website.conditional import encoded_etag, etag_for, etag_matches
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,48 @@ class Publication:
         with self.lock:
             self.answers[(key, encoding)] = answer
         return answer
+
+    def best_answer(
+        self, key: str, accepted: str, load: Callable[[str, str], _Answer | None] | None = None
+    ) -> _Answer | None:
+        """The answer in the best encoding the client accepts (brotli, gzip, then none)."""
+        load = load or self.answer
+        answer = None
+        if "br" in accepted:
+            answer = load(key, "br")
+        if answer is None and "gzip" in accepted:
+            answer = load(key, "gzip")
+        if answer is None:
+            answer = load(key, "identity")
+        return answer
+
+    def query_key(self, path: str, query_string: str) -> str:
+        """The key of a request: its path, with only the query parameters its page reads."""
+        params = self.manifest.params.get(path)
+        if not query_string or not params:
+            return path
+        query = {k: v[-1] for k, v in parse_qs(query_string).items()}
+        return publishing.request_key(path, canonical_query(query, params))
+
+    def standby_answer(
+        self, path: str, query_string: str, accept_encoding: str
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """What answers a GET the application cannot, its database being unreachable: the
+        standby copy of a `standby_page` (a sign-up page, a chart), or, for a public page this
+        publication does not hold, its 404, since it holds every answer of such a page."""
+        key = publishing.STANDBY_PREFIX + self.query_key(path, query_string)
+        if key not in self.manifest.artifacts:
+            try:
+                spec = public_spec_of(resolve(path).func)
+            except Resolver404:
+                return None
+            if spec is None or spec.standby or "404" not in self.manifest.artifacts:
+                return None
+            key = "404"
+        answer = self.best_answer(key, accept_encoding)
+        if answer is None:
+            return None
+        return int(answer.status.split()[0]), answer.headers, answer.body
 
     def static_answer(self, path: str, encoding: str) -> _Answer | None:
         """A static file the publication holds (the pages' stylesheet, script, icon), so a
@@ -190,6 +234,8 @@ class PublishedSite:
                 answered = self._serve(publication, environ, start_response, method)
                 if answered is not None:
                     return answered
+                # Should the database be away, Django asks it for a standby answer.
+                environ[STANDBY_SOURCE_KEY] = publication
         return self.app(environ, start_response)
 
     def _serve(
@@ -215,8 +261,6 @@ class PublishedSite:
                         return [b""]
                 else:
                     key = publishing.request_key(path, canonical_query(query, params))
-        accepted = environ.get("HTTP_ACCEPT_ENCODING", "")
-        answer = None
         if key in manifest.artifacts:
             load: Callable[[str, str], _Answer | None] = publication.answer
         elif path.startswith(self.static_prefix):
@@ -225,12 +269,7 @@ class PublishedSite:
             return None
         if not self._host_allowed(environ):
             return None
-        if "br" in accepted:
-            answer = load(key, "br")
-        if answer is None and "gzip" in accepted:
-            answer = load(key, "gzip")
-        if answer is None:
-            answer = load(key, "identity")
+        answer = publication.best_answer(key, environ.get("HTTP_ACCEPT_ENCODING", ""), load)
         if answer is None:
             return None
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), answer.etag):

@@ -59,6 +59,7 @@ from website.caching import (
     COMPRESSIBLE,
     PUBLISHING_META_KEY,
     STAMP_SEPARATOR,
+    STANDBY_META_KEY,
     PublicSpec,
     Variant,
     canonical_query,
@@ -119,6 +120,26 @@ def request_key(path: str, query: str) -> str:
     return f"{path}?{query}" if query else path
 
 
+# A standby answer (see website.caching.standby_page) is kept under its request key with this
+# prefix, which no path starts with, in a folder of its own, so that nothing serves it by its URL.
+STANDBY_PREFIX = "standby:"
+STANDBY_FOLDER = "_standby"
+
+
+def standby_file(path: str, query: dict[str, str]) -> str:
+    """The file of a standby answer, in a folder named for its path and with its path's file
+    extension (else .html), so a web server finds it and its type when the application is
+    away: `/subscriptions/` is _standby/subscriptions/index.html, and the chart
+    `/components/x/response-time.svg?range=7d` is
+    _standby/components/x/response-time.svg/range-7d.svg.
+    """
+    relative = path.strip("/")
+    last = relative.rsplit("/", 1)[-1]
+    extension = last.rsplit(".", 1)[-1] if "." in last else "html"
+    name = "-".join(f"{key}-{value}" for key, value in sorted(query.items())) or "index"
+    return "/".join(part for part in (STANDBY_FOLDER, relative, f"{name}.{extension}") if part)
+
+
 # Rendering
 
 
@@ -149,7 +170,7 @@ class _Renderer:
         self.host = host
         self.scheme = site.scheme or "http"
 
-    def render(self, path: str, query: dict[str, str]) -> HttpResponse:
+    def render(self, path: str, query: dict[str, str], *, standby: bool = False) -> HttpResponse:
         environ: dict[str, Any] = {
             "REQUEST_METHOD": "GET",
             "PATH_INFO": path,
@@ -164,6 +185,8 @@ class _Renderer:
             "wsgi.errors": io.StringIO(),
             PUBLISHING_META_KEY: "1",
         }
+        if standby:
+            environ[STANDBY_META_KEY] = "1"
         response = self.handler.get_response(WSGIRequest(environ))
         if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
             response.render()
@@ -239,7 +262,8 @@ def _code_fingerprint() -> str:
     if _code_fp is None:
         base = Path(settings.BASE_DIR)
         digest = hashlib.blake2b(digest_size=16)
-        for folder in ("templates", "website", "statuspage", "incidents", "static"):
+        folders = ("templates", "website", "statuspage", "incidents", "notifications", "checker")
+        for folder in (*folders, "static"):
             for path in sorted((base / folder).rglob("*")):
                 if path.is_file() and path.suffix in (".py", ".html", ".css", ".js", ".svg"):
                     stat = path.stat()
@@ -637,23 +661,29 @@ def _render_routes(builder: _Builder, renderer: _Renderer, same_frame: bool) -> 
             query = canonical_query(variant.query, spec.params)
             key = request_key(path, query)
             file = file_for(path, variant.query)
+            if spec.standby:
+                key, file = STANDBY_PREFIX + key, standby_file(path, variant.query)
             if name == "live":
                 live_path = path
             fingerprint = variant.published_fingerprint
             if same_frame and fingerprint is not None and builder.reuse(key, fingerprint):
                 continue
-            response = renderer.render(path, variant.query)
+            response = renderer.render(path, variant.query, standby=spec.standby)
             if response.status_code != 200:
                 if spec.until_missing:
                     break
                 logger.warning("publishing %s answered %s", key, response.status_code)
                 continue
+            headers = dict(response.items())
+            if spec.standby:
+                # Shown only while the database is away: nobody may keep it past that.
+                headers["Cache-Control"] = "no-store"
             builder.add(
                 Rendered(
                     key=key,
                     file=file,
                     status=200,
-                    headers=dict(response.items()),
+                    headers=headers,
                     body=response.content,
                     fingerprint=fingerprint,
                 )
