@@ -268,7 +268,9 @@ def uptime_bars(
     dates = [first_day + dt.timedelta(days=offset) for offset in range(days)]
 
     stored: dict[int, list[tuple[int, int, int, int, int]]] = defaultdict(list)
-    for component_id, date, major, partial, degraded, maintenance in rows.values_list(
+    # In no order: each row has its own place in its bar, and the model's ordering would join
+    # the components table to sort by their position for nothing.
+    for component_id, date, major, partial, degraded, maintenance in rows.order_by().values_list(
         *_UPTIME_COLUMNS
     ):
         index = (date - first_day).days
