@@ -4,7 +4,7 @@ group's "All of ..." box ticks and clears its components and follows them."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 from pytest_django.live_server_helper import LiveServer
 
 from notifications import tokens
@@ -60,3 +60,44 @@ def test_the_summary_follows_the_boxes_and_a_group_box_chooses_the_group(
     assert {c.name for c in subscriber.components.all()} == {"Paris", "Berlin", "Madrid"}
     assert api not in subscriber.components.all()
     assert problems == []
+
+
+def test_a_sign_up_the_site_cannot_take_or_that_never_arrives_says_so(
+    browser: Browser,  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    make_component("API")
+    page, problems = open_page(browser, live_server.url + "/")
+    form = page.locator("#subscribe-form")
+    posted: list[str] = []
+
+    # The site answers as it does while its database is away (the server side of that 503 is
+    # tested in tests/test_published_site.py); htmx swaps nothing for it.
+    def unavailable(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posted.append(route.request.post_data or "")
+        route.fulfill(status=503, headers={"Retry-After": "30"}, body="")
+
+    page.route("**/subscriptions/", unavailable)
+    form.get_by_label("Email address").fill("someone@example.com")
+    form.get_by_role("button", name="Subscribe").click()
+    alert = form.get_by_role("alert")
+    expect(alert).to_have_text(
+        "We cannot take sign-ups for a few minutes, so nothing was recorded. "
+        "Please try again shortly."
+    )
+    assert posted and "someone%40example.com" in posted[0]
+    # The address is still there to send again.
+    expect(form.get_by_label("Email address")).to_have_value("someone@example.com")
+
+    page.unroute("**/subscriptions/")
+    page.route("**/subscriptions/", lambda route: route.abort("connectionrefused"))
+    form.get_by_role("button", name="Subscribe").click()
+    expect(alert).to_have_text(
+        "Your request did not reach us. Check your connection and try again."
+    )
+    # htmx logs both failures to the console itself; nothing else went wrong.
+    unexpected = [p for p in problems if "/subscriptions/" not in p and not p.startswith("htmx:")]
+    assert unexpected == [], problems

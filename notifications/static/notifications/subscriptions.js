@@ -2,7 +2,8 @@
    its components and follows them (ticked when all are, mixed when some are), and the summary
    says how many are chosen. Without this script the forms still work: the server reads a
    ticked group box as the whole group. Listeners sit on the document, so forms that htmx
-   swaps in need nothing more, and loading the script twice changes nothing. */
+   swaps in need nothing more, and loading the script twice changes nothing. A form htmx posts
+   says so when the post fails. */
 (function () {
   "use strict";
   if (window.subscriptionChoices) return;
@@ -45,6 +46,34 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     settle(event.target);
+  });
+
+  /* htmx swaps only 2xx answers, so a form posted while the site cannot take it (a 503 while
+     its database is away) or that never reached it would otherwise say nothing at all. */
+  function tell(form, text) {
+    var note = form.querySelector("[data-send-error]");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "subscribe__error";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-send-error", "");
+      var title = form.querySelector(".subscribe__title");
+      form.insertBefore(note, title ? title.nextSibling : form.firstChild);
+    }
+    note.textContent = text;
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    tell(form, status === 503
+      ? "We cannot take sign-ups for a few minutes, so nothing was recorded. Please try again shortly."
+      : "Something went wrong on our side and nothing was recorded. Please try again in a moment.");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    tell(form, "Your request did not reach us. Check your connection and try again.");
   });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { settle(document); });
