@@ -10,6 +10,7 @@ from typing import Literal
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -50,6 +51,10 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
         )
         yield chromium
         chromium.close()
+        # What the test read and wrote while Playwright's event loop ran in this thread went
+        # through a connection the database teardown does not know of: closed here, or
+        # PostgreSQL would refuse to drop the test database at the end of the run.
+        connections.close_all()
 
 
 @pytest.fixture
