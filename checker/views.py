@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from checker import alerts
 from checker.charts import DEFAULT_RANGE, RANGES, SERIES_CLASSES, chart_end, response_time_chart
-from checker.models import Check, CheckKind, CheckRollup, RollupMark
+from checker.models import Check, CheckKind, CheckRollup, RollupMark, RollupPeriod
 from statuspage.models import Component
 from website.caching import Variant, standby_page
 
@@ -49,12 +49,19 @@ def render_chart(checks: list[Check], range_key: str) -> HttpResponse:
     return response
 
 
+# How often the beat rolls up the hour under way (its "checker-roll-up-results" entry), which
+# moves the last point of an hourly chart.
+HOUR_UNDER_WAY_ROLLED_UP_SECONDS = 600
+
+
 def chart_variants() -> Iterator[Variant]:
     """Every public component's chart in each range (and with none given), for the standby
     copies the publication keeps. A chart changes when its checks do, when its window moves on
-    (each hour, or each day for 90 days) and when an hour or day is rolled up, which is what
-    its fingerprint holds; an unchanged chart is not drawn again."""
+    (each hour, or each day for 90 days), when an hour or day is rolled up for good, and, with
+    checks to draw, when the hour under way is rolled up again: that is what its fingerprint
+    holds, and an unchanged chart is not drawn again."""
     now = timezone.now()
+    under_way = int(now.timestamp() // HOUR_UNDER_WAY_ROLLED_UP_SECONDS)
     rolled_up = dict(
         RollupMark.objects.values_list("period").annotate(latest=Max("start")).order_by()
     )
@@ -69,9 +76,11 @@ def chart_variants() -> Iterator[Variant]:
         if len(checks) < len(SERIES_CLASSES):
             checks.append((check.pk, check.kind, check.label))
     for pk, public_id in Component.objects.public().values_list("pk", "public_id"):
+        checks = charted.get(pk, [])
         for range_key in ("", *RANGES):
             period = RANGES[range_key or DEFAULT_RANGE][0]
-            shown = (range_key, chart_end(range_key, now), rolled_up.get(period), charted[pk])
+            moving = under_way if checks and period == RollupPeriod.HOUR else None
+            shown = (range_key, chart_end(range_key, now), rolled_up.get(period), moving, checks)
             yield Variant(
                 kwargs={"public_id": public_id},
                 query={"range": range_key} if range_key else {},

@@ -396,6 +396,7 @@ CELERY_BEAT_SCHEDULE |= {
         # that waited longer than this (no worker) is dropped, so a stop leaves few behind.
         "options": {"expires": max(300, 3 * CHECKER_TICK_SECONDS)},
     },
+    # checker/views.py redraws the charts' standby copies as often (HOUR_UNDER_WAY_...).
     "checker-roll-up-results": {"task": "checker.roll_up_results", "schedule": 600.0},
     "checker-prune-results": {"task": "checker.prune_results", "schedule": 3600.0},
 }

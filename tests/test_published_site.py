@@ -4,6 +4,7 @@ fast path serves it from memory whatever else is down: the database, the cache, 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gzip
 import io
 import json
@@ -13,16 +14,21 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import brotli
 import pytest
+import time_machine
 from django.core.cache import caches
 from django.core.wsgi import get_wsgi_application
 from django.db import OperationalError, connection
 from django.test import Client
+from django.utils import timezone
 
+from checker.models import RollupMark, RollupPeriod
 from incidents import services
+from tests.checker.factories import make_check
 from tests.factories import make_component, make_incident, make_maintenance
 from tests.site_processes import free_port, require, wait_for
 from website import publishing
@@ -323,6 +329,34 @@ def test_with_the_database_down_a_chart_answers_as_last_drawn(site, story):
             assert answer.status_code == 200, url
             assert answer.headers["content-type"].startswith("image/svg+xml"), url
             assert answer.body == before[url], url
+
+
+def test_a_charts_standby_copy_is_drawn_again_only_when_what_it_shows_moves(story):
+    api, _incident, _maintenance = story
+    key = f"standby:/components/{api.public_id}/response-time.svg?range=24h"
+
+    def copy(manifest: publishing.Manifest | None) -> Path:
+        assert manifest is not None
+        return publishing.root() / manifest.token / manifest.artifacts[key][0]
+
+    # Three minutes into an hour, so that no hour nor ten minutes end during the test.
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    with time_machine.travel(hour + dt.timedelta(minutes=3), tick=True):
+        first = copy(publishing.publish(force=True))
+        second = copy(publishing.publish(force=True))
+        assert os.path.samefile(first, second)  # linked, not drawn again
+
+        make_check(api, name="Front door")  # something to draw now
+        third = copy(publishing.publish(force=True))
+        assert not os.path.samefile(second, third)
+        assert "Front door" in third.read_text()
+
+        # The checker closes an hour for good.
+        RollupMark.objects.create(period=RollupPeriod.HOUR, start=hour - dt.timedelta(hours=1))
+        fourth = copy(publishing.publish(force=True))
+        assert not os.path.samefile(third, fourth)
+        fifth = copy(publishing.publish(force=True))
+        assert os.path.samefile(fourth, fifth)
 
 
 def test_with_the_database_down_a_page_the_publication_never_held_is_missing(site, story):
