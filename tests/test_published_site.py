@@ -370,6 +370,10 @@ def test_with_the_database_down_a_page_the_publication_never_held_is_missing(sit
             assert answer.status_code == 404, url
             assert answer.headers["cache-control"] == "no-store", url
             assert answer.body == published_404, url
+        document = call(app, "/api/v2/incidents/no-such-incident.json")
+        assert document.status_code == 404
+        assert json.loads(document.body) == {"error": "Not found"}
+        assert document.headers["access-control-allow-origin"] == "*"
 
 
 def test_a_reader_during_a_publish_gets_the_previous_publication_whole(site, story, settings):

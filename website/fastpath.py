@@ -118,9 +118,10 @@ class Publication:
                 spec = public_spec_of(resolve(path).func)
             except Resolver404:
                 return None
-            if spec is None or spec.standby or "404" not in self.manifest.artifacts:
+            # The API's documents all end in .json, and its 404 is a JSON document too.
+            key = "404.json" if path.endswith(".json") else "404"
+            if spec is None or spec.standby or key not in self.manifest.artifacts:
                 return None
-            key = "404"
         answer = self.best_answer(key, accept_encoding)
         if answer is None:
             return None

@@ -762,6 +762,19 @@ def _add_error_pages(builder: _Builder, renderer: _Renderer) -> None:
             fingerprint=None,
         )
     )
+    # The API's own 404, for an API document the publication does not hold (see the fast
+    # path's standby answers).
+    missing_document = renderer.render("/api/v2/incidents/-.json", {})
+    builder.add(
+        Rendered(
+            key="404.json",
+            file="404.json",
+            status=404,
+            headers={**dict(missing_document.items()), "Cache-Control": "no-store"},
+            body=missing_document.content,
+            fingerprint=None,
+        )
+    )
     # What a web server in front shows when the application behind it does not answer.
     unavailable = render_to_string("500.html").encode()
     builder.add(
