@@ -105,7 +105,10 @@ def public_page(
         documents=documents,
         restamp=restamp,
     )
+    return _declaring(spec)
 
+
+def _declaring(spec: PublicSpec) -> Callable[[View], View]:
     def declare(view: View) -> View:
         view.public_spec = spec  # type: ignore[attr-defined]  # read back by the publisher
         return view
@@ -125,13 +128,7 @@ def standby_page(
     fast path. The publisher renders each variant with `is_standby_render(request)` true, so a
     page can put a notice where a form that cannot work without the database would be.
     """
-    spec = PublicSpec(params=tuple(params), variants=variants, standby=True)
-
-    def declare(view: View) -> View:
-        view.public_spec = spec  # type: ignore[attr-defined]  # read back by the publisher
-        return view
-
-    return declare
+    return _declaring(PublicSpec(params=tuple(params), variants=variants, standby=True))
 
 
 def is_standby_render(request: HttpRequest) -> bool:

@@ -249,19 +249,16 @@ class PublishedSite:
         path = environ.get("PATH_INFO") or "/"
         manifest = publication.manifest
         query_string = environ.get("QUERY_STRING", "")
-        key = path
-        if query_string:
-            params = manifest.params.get(path)
-            if params:
-                query = {k: v[-1] for k, v in parse_qs(query_string).items()}
-                if path == manifest.live_path:
-                    if query.get("v") == manifest.token:
-                        if not self._host_allowed(environ):
-                            return None
-                        start_response("204 No Content", [("Cache-Control", "no-cache")])
-                        return [b""]
-                else:
-                    key = publishing.request_key(path, canonical_query(query, params))
+        if path == manifest.live_path:
+            # The live poll's one parameter names the publication the page shows.
+            key = path
+            if query_string and parse_qs(query_string).get("v", [""])[-1] == manifest.token:
+                if not self._host_allowed(environ):
+                    return None
+                start_response("204 No Content", [("Cache-Control", "no-cache")])
+                return [b""]
+        else:
+            key = publication.query_key(path, query_string)
         if key in manifest.artifacts:
             load: Callable[[str, str], _Answer | None] = publication.answer
         elif path.startswith(self.static_prefix):

@@ -751,30 +751,15 @@ def _add_history_aliases(builder: _Builder) -> None:
 
 
 def _add_error_pages(builder: _Builder, renderer: _Renderer) -> None:
-    missing = renderer.render("/incidents/-", {})
-    builder.add(
-        Rendered(
-            key="404",
-            file="404.html",
-            status=404,
-            headers={**dict(missing.items()), "Cache-Control": "no-store"},
-            body=missing.content,
-            fingerprint=None,
-        )
-    )
-    # The API's own 404, for an API document the publication does not hold (see the fast
-    # path's standby answers).
-    missing_document = renderer.render("/api/v2/incidents/-.json", {})
-    builder.add(
-        Rendered(
-            key="404.json",
-            file="404.json",
-            status=404,
-            headers={**dict(missing_document.items()), "Cache-Control": "no-store"},
-            body=missing_document.content,
-            fingerprint=None,
-        )
-    )
+    pages = [
+        # The site's 404, and the API's own for an API document the publication does not hold
+        # (both also answer for a missing page while the database is away: website.fastpath).
+        ("404", "404.html", renderer.render("/incidents/-", {})),
+        ("404.json", "404.json", renderer.render("/api/v2/incidents/-.json", {})),
+    ]
+    for key, file, missing in pages:
+        headers = {**dict(missing.items()), "Cache-Control": "no-store"}
+        builder.add(Rendered(key, file, 404, headers, missing.content, fingerprint=None))
     # What a web server in front shows when the application behind it does not answer.
     unavailable = render_to_string("500.html").encode()
     builder.add(
