@@ -57,6 +57,7 @@ from bench.serving import (  # noqa: E402 - the repository root is on the path f
     CHROMIUM_ENCODING,
     LoadResult,
     Server,
+    cold_views,
     decoded,
     free_port,
     http_get,
@@ -396,14 +397,8 @@ def measure(args: argparse.Namespace, folder: Path, kuma_dir: Path) -> Figures:
             )
 
         def cold_run(port: int, seconds: float) -> LoadResult:
-            return wrk(
-                port,
-                view,
-                seconds=seconds,
-                connections=args.connections,
-                encoding=CHROMIUM_ENCODING,
-                close_every=len(view),
-                folder=folder,
+            return cold_views(
+                port, view, seconds=seconds, connections=args.connections, folder=folder
             )
 
         results = {}

@@ -584,6 +584,23 @@ def wrk(
     )
 
 
+def cold_views(
+    port: int, view: list[str], *, seconds: float, connections: int, folder: Path
+) -> LoadResult:
+    """wrk over complete cold views: each connection asks for `view` (a page and every
+    resource a browser fetches for it) with Chromium's Accept-Encoding, then closes, as a new
+    visitor's would."""
+    return wrk(
+        port,
+        view,
+        seconds=seconds,
+        connections=connections,
+        encoding=CHROMIUM_ENCODING,
+        close_every=len(view),
+        folder=folder,
+    )
+
+
 def measured(server: Server, run: Callable[[], LoadResult]) -> LoadResult:
     """Run a load with the server's CPU time read before and after."""
     before, pids_before = tree_cpu_seconds(server.pid)
@@ -1072,15 +1089,9 @@ def run_rows(
         servers,
         args,
         folder,
-        lambda port, seconds: wrk(
-            port,
-            view,
-            seconds=seconds,
-            connections=args.connections,
-            encoding=CHROMIUM_ENCODING,
-            close_every=len(view),
-            folder=folder,
-        ),  # fmt: skip
+        lambda port, seconds: cold_views(
+            port, view, seconds=seconds, connections=args.connections, folder=folder
+        ),
         per_view=len(view),
     )
     busted = measure_pair(
